@@ -1,0 +1,72 @@
+package v1alpha1
+
+// Labels, annotations and names that make up Tenantry's contract with the cluster.
+const (
+	// TenantLabel marks every object Tenantry manages with the owning tenant's name.
+	TenantLabel = "tenantry.io/tenant"
+	// ManagedByLabel is set to ManagedByValue on every object Tenantry manages.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of ManagedByLabel.
+	ManagedByValue = "tenantry"
+	// Finalizer guards a Tenant until its namespaces are released or deleted.
+	Finalizer = "tenantry.io/finalizer"
+	// FieldManager is the server-side apply field manager of every write.
+	FieldManager = "tenantry"
+)
+
+// Condition types of a Tenant.
+const (
+	// ConditionReady is True when every namespace is Active, every managed
+	// object matches the spec and the status reflects the latest generation.
+	ConditionReady = "Ready"
+	// ConditionReconciling is present (and True) only while work is in progress.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is present (and True) only when the spec cannot be
+	// realised without a change by a person.
+	ConditionStalled = "Stalled"
+	// ConditionDrifted is True while uncorrected drift exists.
+	ConditionDrifted = "Drifted"
+)
+
+// Reasons of the Ready condition (Stalled reasons are also used for Ready=False).
+const (
+	// ReasonReconciled: everything the spec asks for is in place.
+	ReasonReconciled = "Reconciled"
+	// ReasonProgressing: objects are being created, updated or removed.
+	ReasonProgressing = "Progressing"
+	// ReasonReconcileError: a transient error; the operator retries with backoff.
+	ReasonReconcileError = "ReconcileError"
+	// ReasonDriftReported: managed objects differ from the spec and driftPolicy is Report.
+	ReasonDriftReported = "DriftReported"
+	// ReasonDeleting: the Tenant is being deleted and its namespaces released or deleted.
+	ReasonDeleting = "Deleting"
+)
+
+// Reasons of the Stalled condition.
+const (
+	// ReasonNamespaceConflict: a listed namespace belongs to another tenant or
+	// exists without a tenant label (and adoptionPolicy is Never).
+	ReasonNamespaceConflict = "NamespaceConflict"
+	// ReasonClusterRoleNotAllowed: ownerClusterRole or a roleBindings clusterRole
+	// is not in the operator's --allowed-cluster-roles.
+	ReasonClusterRoleNotAllowed = "ClusterRoleNotAllowed"
+)
+
+// Reasons of the Drifted condition.
+const (
+	// ReasonNoDrift: nothing has drifted.
+	ReasonNoDrift = "NoDrift"
+	// ReasonDriftCorrected: drift was found and corrected; the message names what.
+	ReasonDriftCorrected = "DriftCorrected"
+	// ReasonDriftDetected: drift exists and is not corrected (Report mode, or a
+	// correction failed); the message names the objects.
+	ReasonDriftDetected = "DriftDetected"
+)
+
+// Event reasons.
+const (
+	// EventDriftCorrected is emitted when a drifted object was restored.
+	EventDriftCorrected = "DriftCorrected"
+	// EventDriftDetected is emitted when drift was found and left alone.
+	EventDriftDetected = "DriftDetected"
+)

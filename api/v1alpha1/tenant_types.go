@@ -1,0 +1,461 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TenantSpec declares what a tenant gets: its namespaces and, in each of them,
+// quotas, a limit range, role bindings, network policies and Pod Security labels.
+// +kubebuilder:validation:XValidation:rule="!has(self.roleBindings) || self.roleBindings.all(b, b.name != 'owner')",message="spec.roleBindings: the name 'owner' is reserved for the owners' binding (tenantry-owner)",fieldPath=".roleBindings"
+// +kubebuilder:validation:XValidation:rule="!has(self.networkPolicy) || !has(self.networkPolicy.policies) || self.networkPolicy.policies.all(p, p.name != 'isolation')",message="spec.networkPolicy.policies: the name 'isolation' is reserved for the isolation preset (tenantry-isolation)",fieldPath=".networkPolicy.policies"
+type TenantSpec struct {
+	// owners are the users, groups or service accounts that administer the
+	// tenant. They are bound to ownerClusterRole in every tenant namespace and
+	// may get and watch this Tenant.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind in ['User', 'Group', 'ServiceAccount'])",message="spec.owners: kind must be one of User, Group, ServiceAccount"
+	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind != 'ServiceAccount' || (has(s.namespace) && size(s.__namespace__) > 0))",message="spec.owners: a ServiceAccount subject needs a namespace"
+	// +kubebuilder:validation:XValidation:rule="self.all(s, size(s.name) > 0)",message="spec.owners: name must not be empty"
+	// +listType=atomic
+	Owners []rbacv1.Subject `json:"owners"`
+
+	// ownerClusterRole is the ClusterRole bound to the owners in every tenant
+	// namespace (RoleBinding tenantry-owner). It must be one of the operator's
+	// --allowed-cluster-roles. Defaults to the operator's
+	// --default-owner-cluster-role (admin).
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	OwnerClusterRole string `json:"ownerClusterRole,omitempty"`
+
+	// roleBindings are extra bindings created in every tenant namespace, each
+	// as RoleBinding tenantry-<name>.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	RoleBindings []TenantRoleBinding `json:"roleBindings,omitempty"`
+
+	// namespaces are the tenant's namespaces. Each is created if absent and
+	// labelled tenantry.io/tenant=<tenant name>.
+	// +required
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=128
+	Namespaces []TenantNamespace `json:"namespaces"`
+
+	// namespaceMetadata holds labels and annotations applied to every tenant
+	// namespace. Per-namespace labels and annotations win on conflict.
+	// +optional
+	NamespaceMetadata *NamespaceMetadata `json:"namespaceMetadata,omitempty"`
+
+	// podSecurity sets the Pod Security Admission labels on every tenant
+	// namespace. When absent, enforce, audit and warn are all restricted.
+	// +optional
+	PodSecurity *PodSecurity `json:"podSecurity,omitempty"`
+
+	// resourceQuotas become a ResourceQuota tenantry-<name> in every tenant
+	// namespace.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	ResourceQuotas []TenantResourceQuota `json:"resourceQuotas,omitempty"`
+
+	// limitRange becomes the LimitRange tenantry-defaults in every tenant namespace.
+	// +optional
+	LimitRange *TenantLimitRange `json:"limitRange,omitempty"`
+
+	// networkPolicy configures network isolation of the tenant's namespaces.
+	// +optional
+	NetworkPolicy *TenantNetworkPolicy `json:"networkPolicy,omitempty"`
+
+	// deletionPolicy says what happens to a namespace when it leaves
+	// spec.namespaces or the Tenant is deleted. Retain (default) keeps the
+	// namespace and its content and removes only Tenantry's objects and marks;
+	// Delete deletes the namespace.
+	// +optional
+	// +kubebuilder:default=Retain
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// adoptionPolicy says whether an existing namespace without a tenant label
+	// may be adopted. Never (default) reports it as a conflict; IfUnowned adopts
+	// it. A namespace of another tenant is never taken over.
+	// +optional
+	// +kubebuilder:default=Never
+	AdoptionPolicy AdoptionPolicy `json:"adoptionPolicy,omitempty"`
+
+	// driftPolicy says what happens when someone changes or deletes an object
+	// Tenantry manages. Correct (default) restores it at once; Report leaves it
+	// and reports it in status. Drift is reported in both cases.
+	// +optional
+	// +kubebuilder:default=Correct
+	DriftPolicy DriftPolicy `json:"driftPolicy,omitempty"`
+}
+
+// TenantNamespace is one namespace of the tenant.
+type TenantNamespace struct {
+	// name of the namespace, a DNS-1123 label.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// labels added to this namespace (on top of namespaceMetadata.labels).
+	// Labels under tenantry.io/ and pod-security.kubernetes.io/ are reserved.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('tenantry.io/') && !k.startsWith('pod-security.kubernetes.io/'))",message="labels under tenantry.io/ and pod-security.kubernetes.io/ are reserved; use spec.podSecurity"
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// annotations added to this namespace (on top of namespaceMetadata.annotations).
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+
+	// podSecurity overrides spec.podSecurity for this namespace, field by field.
+	// +optional
+	PodSecurity *PodSecurity `json:"podSecurity,omitempty"`
+}
+
+// NamespaceMetadata is metadata applied to every tenant namespace.
+type NamespaceMetadata struct {
+	// labels added to every tenant namespace.
+	// Labels under tenantry.io/ and pod-security.kubernetes.io/ are reserved.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('tenantry.io/') && !k.startsWith('pod-security.kubernetes.io/'))",message="labels under tenantry.io/ and pod-security.kubernetes.io/ are reserved; use spec.podSecurity"
+	Labels map[string]string `json:"labels,omitempty"`
+
+	// annotations added to every tenant namespace.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// PodSecurityLevel is a Pod Security Standards level.
+// +kubebuilder:validation:Enum=privileged;baseline;restricted
+type PodSecurityLevel string
+
+// Pod Security Standards levels.
+const (
+	PodSecurityPrivileged PodSecurityLevel = "privileged"
+	PodSecurityBaseline   PodSecurityLevel = "baseline"
+	PodSecurityRestricted PodSecurityLevel = "restricted"
+)
+
+// PodSecurity holds the Pod Security Admission modes of a namespace.
+type PodSecurity struct {
+	// enforce is the level pods must meet to be admitted (default restricted).
+	// +optional
+	Enforce PodSecurityLevel `json:"enforce,omitempty"`
+
+	// enforceVersion pins the policy version, e.g. v1.37 (default latest).
+	// +optional
+	// +kubebuilder:validation:Pattern=`^(latest|v[0-9]+\.[0-9]+)$`
+	EnforceVersion string `json:"enforceVersion,omitempty"`
+
+	// audit is the level whose violations are recorded in the audit log
+	// (default: the enforce level).
+	// +optional
+	Audit PodSecurityLevel `json:"audit,omitempty"`
+
+	// warn is the level whose violations are returned as warnings
+	// (default: the enforce level).
+	// +optional
+	Warn PodSecurityLevel `json:"warn,omitempty"`
+}
+
+// TenantRoleBinding binds a ClusterRole to subjects in every tenant namespace.
+type TenantRoleBinding struct {
+	// name of the binding, a DNS label; the RoleBinding is tenantry-<name>.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=54
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// clusterRole is the ClusterRole to bind. It must be one of the
+	// operator's --allowed-cluster-roles.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	ClusterRole string `json:"clusterRole"`
+
+	// subjects to bind the role to.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind in ['User', 'Group', 'ServiceAccount'])",message="subjects: kind must be one of User, Group, ServiceAccount"
+	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind != 'ServiceAccount' || (has(s.namespace) && size(s.__namespace__) > 0))",message="subjects: a ServiceAccount subject needs a namespace"
+	// +kubebuilder:validation:XValidation:rule="self.all(s, size(s.name) > 0)",message="subjects: name must not be empty"
+	// +listType=atomic
+	Subjects []rbacv1.Subject `json:"subjects"`
+}
+
+// TenantResourceQuota becomes ResourceQuota tenantry-<name> in every tenant namespace.
+type TenantResourceQuota struct {
+	// name of the quota, a DNS label; the ResourceQuota is tenantry-<name>.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=54
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// hard is the set of hard limits for each named resource, per namespace.
+	// +required
+	// +kubebuilder:validation:MinProperties=1
+	Hard corev1.ResourceList `json:"hard"`
+
+	// scopes restrict the quota to objects matching every scope.
+	// +optional
+	// +listType=atomic
+	Scopes []corev1.ResourceQuotaScope `json:"scopes,omitempty"`
+
+	// scopeSelector restricts the quota to objects matching the selector.
+	// +optional
+	ScopeSelector *corev1.ScopeSelector `json:"scopeSelector,omitempty"`
+}
+
+// TenantLimitRange becomes LimitRange tenantry-defaults in every tenant namespace.
+type TenantLimitRange struct {
+	// limits are the LimitRange items (defaults, minimums, maximums).
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +listType=atomic
+	Limits []corev1.LimitRangeItem `json:"limits"`
+}
+
+// NetworkIsolation is a network isolation preset.
+// +kubebuilder:validation:Enum=Tenant;Namespace;None
+type NetworkIsolation string
+
+// Network isolation presets.
+const (
+	// NetworkIsolationTenant allows ingress from any namespace of the same tenant.
+	NetworkIsolationTenant NetworkIsolation = "Tenant"
+	// NetworkIsolationNamespace allows ingress only from the same namespace.
+	NetworkIsolationNamespace NetworkIsolation = "Namespace"
+	// NetworkIsolationNone creates no isolation policy.
+	NetworkIsolationNone NetworkIsolation = "None"
+)
+
+// TenantNetworkPolicy configures network isolation.
+type TenantNetworkPolicy struct {
+	// isolation is the preset for NetworkPolicy tenantry-isolation: Tenant
+	// (default) allows ingress from the tenant's namespaces, Namespace only from
+	// the same namespace, None creates no isolation policy.
+	// +optional
+	// +kubebuilder:default=Tenant
+	Isolation NetworkIsolation `json:"isolation,omitempty"`
+
+	// allowIngressFrom are extra peers allowed in by the isolation policy,
+	// such as the ingress controller's or monitoring's namespaces.
+	// +optional
+	// +listType=atomic
+	AllowIngressFrom []networkingv1.NetworkPolicyPeer `json:"allowIngressFrom,omitempty"`
+
+	// policies are extra NetworkPolicies, each created as tenantry-<name> in
+	// every tenant namespace.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	Policies []TenantExtraNetworkPolicy `json:"policies,omitempty"`
+}
+
+// TenantExtraNetworkPolicy becomes NetworkPolicy tenantry-<name> in every tenant namespace.
+type TenantExtraNetworkPolicy struct {
+	// name of the policy, a DNS label; the NetworkPolicy is tenantry-<name>.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=54
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// spec of the NetworkPolicy.
+	// +required
+	Spec networkingv1.NetworkPolicySpec `json:"spec"`
+}
+
+// DeletionPolicy says what happens to a tenant namespace that is released.
+// +kubebuilder:validation:Enum=Retain;Delete
+type DeletionPolicy string
+
+// Deletion policies.
+const (
+	DeletionPolicyRetain DeletionPolicy = "Retain"
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+)
+
+// AdoptionPolicy says whether unlabelled existing namespaces may be adopted.
+// +kubebuilder:validation:Enum=Never;IfUnowned
+type AdoptionPolicy string
+
+// Adoption policies.
+const (
+	AdoptionPolicyNever     AdoptionPolicy = "Never"
+	AdoptionPolicyIfUnowned AdoptionPolicy = "IfUnowned"
+)
+
+// DriftPolicy says what happens when a managed object drifts.
+// +kubebuilder:validation:Enum=Correct;Report
+type DriftPolicy string
+
+// Drift policies.
+const (
+	DriftPolicyCorrect DriftPolicy = "Correct"
+	DriftPolicyReport  DriftPolicy = "Report"
+)
+
+// NamespacePhase is the state of one tenant namespace.
+// +kubebuilder:validation:Enum=Active;Pending;Conflict;Terminating
+type NamespacePhase string
+
+// Namespace phases.
+const (
+	// NamespaceActive: the namespace exists, is the tenant's and is reconciled.
+	NamespaceActive NamespacePhase = "Active"
+	// NamespacePending: the namespace is not (yet) in place.
+	NamespacePending NamespacePhase = "Pending"
+	// NamespaceConflict: the namespace belongs to someone else and is left alone.
+	NamespaceConflict NamespacePhase = "Conflict"
+	// NamespaceTerminating: the namespace is being deleted.
+	NamespaceTerminating NamespacePhase = "Terminating"
+)
+
+// NamespaceStatus is the observed state of one tenant namespace.
+type NamespaceStatus struct {
+	// name of the namespace.
+	// +required
+	Name string `json:"name"`
+	// phase is Active, Pending, Conflict or Terminating.
+	// +required
+	Phase NamespacePhase `json:"phase"`
+	// message explains a phase other than Active.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// DriftAction is what the operator did about a drift finding.
+// +kubebuilder:validation:Enum=Corrected;Reported;Recreated
+type DriftAction string
+
+// Drift actions.
+const (
+	// DriftActionCorrected: the object was changed and has been restored.
+	DriftActionCorrected DriftAction = "Corrected"
+	// DriftActionRecreated: the object was deleted (or fell out of Tenantry's
+	// label selection) and has been applied again.
+	DriftActionRecreated DriftAction = "Recreated"
+	// DriftActionReported: the object drifted and was left alone (driftPolicy: Report).
+	DriftActionReported DriftAction = "Reported"
+)
+
+// DriftRecord is one drift finding.
+type DriftRecord struct {
+	// time the drift was found.
+	// +required
+	Time metav1.Time `json:"time"`
+	// kind of the drifted object.
+	// +required
+	Kind string `json:"kind"`
+	// namespace of the drifted object; empty for cluster-scoped objects.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// name of the drifted object.
+	// +required
+	Name string `json:"name"`
+	// action taken: Corrected, Recreated or Reported.
+	// +required
+	Action DriftAction `json:"action"`
+	// manager is the field manager that last wrote the drifted fields, read
+	// from managedFields; empty when unknowable (e.g. a deletion).
+	// +optional
+	Manager string `json:"manager,omitempty"`
+	// fields that differed from the desired state, e.g. spec.hard.pods.
+	// +optional
+	// +listType=atomic
+	Fields []string `json:"fields,omitempty"`
+}
+
+// TenantStatus is the observed state of a Tenant.
+type TenantStatus struct {
+	// observedGeneration is the generation the status reflects; it moves only
+	// when a reconcile pass succeeded.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready, Drifted, and Reconciling/Stalled while they are True.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// namespaces is the state of each namespace in spec.namespaces.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Namespaces []NamespaceStatus `json:"namespaces,omitempty"`
+
+	// namespaceCount is the number of Active tenant namespaces.
+	// +optional
+	NamespaceCount int32 `json:"namespaceCount,omitempty"`
+
+	// managedObjects is the number of objects Tenantry manages for this tenant.
+	// +optional
+	ManagedObjects int32 `json:"managedObjects,omitempty"`
+
+	// driftCorrections is the cumulative number of drift corrections.
+	// +optional
+	DriftCorrections int64 `json:"driftCorrections,omitempty"`
+
+	// drift holds the 10 most recent drift findings, newest first.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=10
+	Drift []DriftRecord `json:"drift,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=tnt
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Namespaces",type=integer,JSONPath=`.status.namespaceCount`
+// +kubebuilder:printcolumn:name="Drifted",type=string,JSONPath=`.status.conditions[?(@.type=="Drifted")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Message",type=string,priority=1,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name: a Tenant name must be a DNS label of at most 63 characters (it is used as the value of the tenantry.io/tenant label)"
+
+// Tenant is a team's share of the cluster: its namespaces and the quotas,
+// limits, RBAC, network policies and Pod Security labels in them.
+type Tenant struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec declares the tenant.
+	// +required
+	Spec TenantSpec `json:"spec"`
+
+	// status is the observed state of the tenant.
+	// +optional
+	Status TenantStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// TenantList is a list of Tenants.
+type TenantList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Tenant `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Tenant{}, &TenantList{})
+}

@@ -1,0 +1,203 @@
+package render
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+)
+
+// The server fills in defaults inside lists that are atomic (owned whole by
+// the applier). Rendering them in already keeps the applied value equal to the
+// stored one, so compare-before-apply sees no difference where there is none.
+
+// Children renders the namespaced objects of one tenant namespace, in a fixed
+// order: quotas, limit range, role bindings, network policies. Role bindings
+// are left out when bindRoles is false (a ClusterRole is not allowed).
+func Children(t *tenantryv1alpha1.Tenant, namespace string, opts Options, bindRoles bool) []Object {
+	var out []Object
+	for _, q := range t.Spec.ResourceQuotas {
+		out = append(out, resourceQuota(t, namespace, q))
+	}
+	if t.Spec.LimitRange != nil {
+		out = append(out, limitRange(t, namespace, t.Spec.LimitRange))
+	}
+	if bindRoles {
+		out = append(out, roleBinding(t, namespace, OwnerBindingName, OwnerClusterRole(t, opts), t.Spec.Owners))
+		for _, b := range t.Spec.RoleBindings {
+			out = append(out, roleBinding(t, namespace, ChildPrefix+b.Name, b.ClusterRole, b.Subjects))
+		}
+	}
+	if np := isolationPolicy(t, namespace); np != nil {
+		out = append(out, *np)
+	}
+	if t.Spec.NetworkPolicy != nil {
+		for _, p := range t.Spec.NetworkPolicy.Policies {
+			out = append(out, networkPolicy(t, namespace, ChildPrefix+p.Name, p.Spec))
+		}
+	}
+	return out
+}
+
+func resourceQuota(t *tenantryv1alpha1.Tenant, namespace string, q tenantryv1alpha1.TenantResourceQuota) Object {
+	name := ChildPrefix + q.Name
+	spec := corev1ac.ResourceQuotaSpec().WithHard(copyResourceList(q.Hard)).WithScopes(q.Scopes...)
+	if q.ScopeSelector != nil && len(q.ScopeSelector.MatchExpressions) > 0 {
+		spec.WithScopeSelector(convert[corev1ac.ScopeSelectorApplyConfiguration](q.ScopeSelector))
+	}
+	ac := corev1ac.ResourceQuota(name, namespace).
+		WithLabels(ManagedLabels(t.Name)).
+		WithOwnerReferences(ownerReference(t)).
+		WithSpec(spec)
+	return Object{Kind: KindResourceQuota, Namespace: namespace, Name: name, Apply: ac}
+}
+
+func limitRange(t *tenantryv1alpha1.Tenant, namespace string, lr *tenantryv1alpha1.TenantLimitRange) Object {
+	spec := corev1ac.LimitRangeSpec()
+	for i := range lr.Limits {
+		item := defaultLimitRangeItem(lr.Limits[i])
+		spec.WithLimits(convert[corev1ac.LimitRangeItemApplyConfiguration](&item))
+	}
+	ac := corev1ac.LimitRange(LimitRangeName, namespace).
+		WithLabels(ManagedLabels(t.Name)).
+		WithOwnerReferences(ownerReference(t)).
+		WithSpec(spec)
+	return Object{Kind: KindLimitRange, Namespace: namespace, Name: LimitRangeName, Apply: ac}
+}
+
+// defaultLimitRangeItem applies the API server's defaulting of container
+// limits: default limit from max, default request from the default limit,
+// else from min.
+func defaultLimitRangeItem(in corev1.LimitRangeItem) corev1.LimitRangeItem {
+	item := *in.DeepCopy()
+	if item.Type != corev1.LimitTypeContainer {
+		return item
+	}
+	if item.Default == nil {
+		item.Default = corev1.ResourceList{}
+	}
+	if item.DefaultRequest == nil {
+		item.DefaultRequest = corev1.ResourceList{}
+	}
+	for k, v := range item.Max {
+		if _, ok := item.Default[k]; !ok {
+			item.Default[k] = v.DeepCopy()
+		}
+	}
+	for k, v := range item.Default {
+		if _, ok := item.DefaultRequest[k]; !ok {
+			item.DefaultRequest[k] = v.DeepCopy()
+		}
+	}
+	for k, v := range item.Min {
+		if _, ok := item.DefaultRequest[k]; !ok {
+			item.DefaultRequest[k] = v.DeepCopy()
+		}
+	}
+	return item
+}
+
+func roleBinding(t *tenantryv1alpha1.Tenant, namespace, name, clusterRole string, subjects []rbacv1.Subject) Object {
+	ac := rbacv1ac.RoleBinding(name, namespace).
+		WithLabels(ManagedLabels(t.Name)).
+		WithOwnerReferences(ownerReference(t)).
+		WithRoleRef(rbacv1ac.RoleRef().
+			WithAPIGroup(rbacv1.GroupName).
+			WithKind("ClusterRole").
+			WithName(clusterRole)).
+		WithSubjects(subjectsApply(subjects)...)
+	return Object{Kind: KindRoleBinding, Namespace: namespace, Name: name, Apply: ac}
+}
+
+// subjectsApply converts subjects, filling in the API group the server
+// defaults: rbac.authorization.k8s.io for users and groups, none for
+// service accounts.
+func subjectsApply(subjects []rbacv1.Subject) []*rbacv1ac.SubjectApplyConfiguration {
+	out := make([]*rbacv1ac.SubjectApplyConfiguration, 0, len(subjects))
+	for _, s := range subjects {
+		ac := rbacv1ac.Subject().WithKind(s.Kind).WithName(s.Name)
+		switch s.Kind {
+		case rbacv1.ServiceAccountKind:
+			ac.WithNamespace(s.Namespace)
+			if s.APIGroup != "" {
+				ac.WithAPIGroup(s.APIGroup)
+			}
+		default:
+			group := s.APIGroup
+			if group == "" {
+				group = rbacv1.GroupName
+			}
+			ac.WithAPIGroup(group)
+			if s.Namespace != "" {
+				ac.WithNamespace(s.Namespace)
+			}
+		}
+		out = append(out, ac)
+	}
+	return out
+}
+
+// isolationPolicy renders tenantry-isolation for the Tenant or Namespace preset:
+// all ingress is denied except from the tenant's namespaces (or this namespace
+// only) and from allowIngressFrom. Namespaces are selected by labels nobody but
+// Tenantry can set (tenantry.io/tenant) or that the API server sets itself
+// (kubernetes.io/metadata.name).
+func isolationPolicy(t *tenantryv1alpha1.Tenant, namespace string) *Object {
+	isolation := tenantryv1alpha1.NetworkIsolationTenant
+	var extra []networkingv1.NetworkPolicyPeer
+	if np := t.Spec.NetworkPolicy; np != nil {
+		if np.Isolation != "" {
+			isolation = np.Isolation
+		}
+		extra = np.AllowIngressFrom
+	}
+	var own networkingv1.NetworkPolicyPeer
+	switch isolation {
+	case tenantryv1alpha1.NetworkIsolationTenant:
+		own.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{tenantryv1alpha1.TenantLabel: t.Name}}
+	case tenantryv1alpha1.NetworkIsolationNamespace:
+		own.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: namespace}}
+	default:
+		return nil
+	}
+	spec := networkingv1.NetworkPolicySpec{
+		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
+		Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: append([]networkingv1.NetworkPolicyPeer{own}, extra...)}},
+	}
+	o := networkPolicy(t, namespace, IsolationPolicy, spec)
+	return &o
+}
+
+func networkPolicy(t *tenantryv1alpha1.Tenant, namespace, name string, spec networkingv1.NetworkPolicySpec) Object {
+	ac := networkingv1ac.NetworkPolicy(name, namespace).
+		WithLabels(ManagedLabels(t.Name)).
+		WithOwnerReferences(ownerReference(t)).
+		WithSpec(convert[networkingv1ac.NetworkPolicySpecApplyConfiguration](defaultNetworkPolicySpec(spec)))
+	return Object{Kind: KindNetworkPolicy, Namespace: namespace, Name: name, Apply: ac}
+}
+
+// defaultNetworkPolicySpec applies the API server's defaulting of ports
+// (protocol TCP) inside the atomic ingress and egress rule lists.
+func defaultNetworkPolicySpec(in networkingv1.NetworkPolicySpec) *networkingv1.NetworkPolicySpec {
+	spec := in.DeepCopy()
+	tcp := corev1.ProtocolTCP
+	defaultPorts := func(ports []networkingv1.NetworkPolicyPort) {
+		for i := range ports {
+			if ports[i].Protocol == nil {
+				ports[i].Protocol = &tcp
+			}
+		}
+	}
+	for i := range spec.Ingress {
+		defaultPorts(spec.Ingress[i].Ports)
+	}
+	for i := range spec.Egress {
+		defaultPorts(spec.Egress[i].Ports)
+	}
+	return spec
+}

@@ -1,0 +1,47 @@
+package render
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+)
+
+// ClusterRBAC renders the per-tenant ClusterRole and ClusterRoleBinding
+// tenantry:tenant:<name>: owners may get and watch their own Tenant and get
+// their own namespaces, and nothing else at cluster scope.
+func ClusterRBAC(t *tenantryv1alpha1.Tenant) []Object {
+	name := ClusterRBACName(t.Name)
+	namespaces := make([]string, 0, len(t.Spec.Namespaces))
+	for _, ns := range t.Spec.Namespaces {
+		namespaces = append(namespaces, ns.Name)
+	}
+	role := rbacv1ac.ClusterRole(name).
+		WithLabels(ManagedLabels(t.Name)).
+		WithOwnerReferences(ownerReference(t)).
+		WithRules(
+			rbacv1ac.PolicyRule().
+				WithAPIGroups(tenantryv1alpha1.GroupVersion.Group).
+				WithResources("tenants").
+				WithResourceNames(t.Name).
+				WithVerbs("get", "watch"),
+			rbacv1ac.PolicyRule().
+				WithAPIGroups(corev1.GroupName).
+				WithResources("namespaces").
+				WithResourceNames(namespaces...).
+				WithVerbs("get"),
+		)
+	binding := rbacv1ac.ClusterRoleBinding(name).
+		WithLabels(ManagedLabels(t.Name)).
+		WithOwnerReferences(ownerReference(t)).
+		WithRoleRef(rbacv1ac.RoleRef().
+			WithAPIGroup(rbacv1.GroupName).
+			WithKind("ClusterRole").
+			WithName(name)).
+		WithSubjects(subjectsApply(t.Spec.Owners)...)
+	return []Object{
+		{Kind: KindClusterRole, Name: name, Apply: role},
+		{Kind: KindClusterRoleBinding, Name: name, Apply: binding},
+	}
+}

@@ -1,0 +1,91 @@
+package render
+
+import (
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+)
+
+// Pod Security Admission label keys.
+const (
+	PSAEnforce        = "pod-security.kubernetes.io/enforce"
+	PSAEnforceVersion = "pod-security.kubernetes.io/enforce-version"
+	PSAAudit          = "pod-security.kubernetes.io/audit"
+	PSAAuditVersion   = "pod-security.kubernetes.io/audit-version"
+	PSAWarn           = "pod-security.kubernetes.io/warn"
+	PSAWarnVersion    = "pod-security.kubernetes.io/warn-version"
+)
+
+// EffectivePodSecurity resolves the Pod Security modes of one namespace: the
+// per-namespace override wins field by field over spec.podSecurity; enforce
+// defaults to restricted, the version to latest, audit and warn to enforce.
+func EffectivePodSecurity(spec, override *tenantryv1alpha1.PodSecurity) tenantryv1alpha1.PodSecurity {
+	var ps tenantryv1alpha1.PodSecurity
+	for _, src := range []*tenantryv1alpha1.PodSecurity{spec, override} {
+		if src == nil {
+			continue
+		}
+		if src.Enforce != "" {
+			ps.Enforce = src.Enforce
+		}
+		if src.EnforceVersion != "" {
+			ps.EnforceVersion = src.EnforceVersion
+		}
+		if src.Audit != "" {
+			ps.Audit = src.Audit
+		}
+		if src.Warn != "" {
+			ps.Warn = src.Warn
+		}
+	}
+	if ps.Enforce == "" {
+		ps.Enforce = tenantryv1alpha1.PodSecurityRestricted
+	}
+	if ps.EnforceVersion == "" {
+		ps.EnforceVersion = "latest"
+	}
+	if ps.Audit == "" {
+		ps.Audit = ps.Enforce
+	}
+	if ps.Warn == "" {
+		ps.Warn = ps.Enforce
+	}
+	return ps
+}
+
+// podSecurityLabels are the PSA labels for ps; audit and warn follow the
+// enforce version so that all three modes judge by the same policy version.
+func podSecurityLabels(ps tenantryv1alpha1.PodSecurity) map[string]string {
+	return map[string]string{
+		PSAEnforce:        string(ps.Enforce),
+		PSAEnforceVersion: ps.EnforceVersion,
+		PSAAudit:          string(ps.Audit),
+		PSAAuditVersion:   ps.EnforceVersion,
+		PSAWarn:           string(ps.Warn),
+		PSAWarnVersion:    ps.EnforceVersion,
+	}
+}
+
+// Namespace renders one tenant namespace. Tenantry owns only the labels and
+// annotations it sets; everything else on the namespace is left to others.
+func Namespace(t *tenantryv1alpha1.Tenant, ns tenantryv1alpha1.TenantNamespace) Object {
+	var metaLabels, metaAnnotations map[string]string
+	if m := t.Spec.NamespaceMetadata; m != nil {
+		metaLabels, metaAnnotations = m.Labels, m.Annotations
+	}
+	labels := mergeMaps(metaLabels, ns.Labels,
+		podSecurityLabels(EffectivePodSecurity(t.Spec.PodSecurity, ns.PodSecurity)),
+		ManagedLabels(t.Name))
+	ac := corev1ac.Namespace(ns.Name).WithLabels(labels)
+	if annotations := mergeMaps(metaAnnotations, ns.Annotations); annotations != nil {
+		ac.WithAnnotations(annotations)
+	}
+	return Object{Kind: KindNamespace, Name: ns.Name, Apply: ac}
+}
+
+// ReleasedNamespace is the apply configuration that gives up every field
+// Tenantry owns on a namespace (labels, annotations) while keeping the
+// namespace: applying an empty configuration removes what the manager owned.
+func ReleasedNamespace(name string) Object {
+	return Object{Kind: KindNamespace, Name: name, Apply: corev1ac.Namespace(name)}
+}

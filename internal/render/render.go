@@ -1,0 +1,144 @@
+// Package render turns a Tenant into the objects Tenantry should manage for it,
+// as server-side apply configurations. It is pure: no client, no I/O, and the
+// same Tenant always renders the same objects.
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+)
+
+// Object kinds Tenantry manages.
+const (
+	KindNamespace          = "Namespace"
+	KindResourceQuota      = "ResourceQuota"
+	KindLimitRange         = "LimitRange"
+	KindRoleBinding        = "RoleBinding"
+	KindNetworkPolicy      = "NetworkPolicy"
+	KindClusterRole        = "ClusterRole"
+	KindClusterRoleBinding = "ClusterRoleBinding"
+)
+
+// Child names fixed by the API contract.
+const (
+	ChildPrefix        = "tenantry-"
+	OwnerBindingName   = "tenantry-owner"
+	LimitRangeName     = "tenantry-defaults"
+	IsolationPolicy    = "tenantry-isolation"
+	clusterRBACPattern = "tenantry:tenant:%s"
+)
+
+// Options are the operator-wide settings that rendering depends on.
+type Options struct {
+	// DefaultOwnerClusterRole is bound to the owners when spec.ownerClusterRole is empty.
+	DefaultOwnerClusterRole string
+}
+
+// Object is one desired object: its identity and its apply configuration.
+type Object struct {
+	Kind      string
+	Namespace string // empty for cluster-scoped objects
+	Name      string
+	Apply     runtime.ApplyConfiguration
+}
+
+// Key identifies the object in messages and maps: Kind/namespace/name.
+func (o Object) Key() string { return ObjectKey(o.Kind, o.Namespace, o.Name) }
+
+// ObjectKey formats the identity of an object the way Object.Key does.
+func ObjectKey(kind, namespace, name string) string {
+	if namespace == "" {
+		return kind + "/" + name
+	}
+	return kind + "/" + namespace + "/" + name
+}
+
+// ClusterRBACName is the name of the per-tenant ClusterRole and ClusterRoleBinding.
+func ClusterRBACName(tenant string) string { return fmt.Sprintf(clusterRBACPattern, tenant) }
+
+// OwnerClusterRole is the ClusterRole bound to the tenant's owners.
+func OwnerClusterRole(t *tenantryv1alpha1.Tenant, opts Options) string {
+	if t.Spec.OwnerClusterRole != "" {
+		return t.Spec.OwnerClusterRole
+	}
+	return opts.DefaultOwnerClusterRole
+}
+
+// ClusterRoles lists every ClusterRole the Tenant asks to bind, sorted and unique.
+func ClusterRoles(t *tenantryv1alpha1.Tenant, opts Options) []string {
+	roles := []string{OwnerClusterRole(t, opts)}
+	for _, b := range t.Spec.RoleBindings {
+		roles = append(roles, b.ClusterRole)
+	}
+	slices.Sort(roles)
+	return slices.Compact(roles)
+}
+
+// ManagedLabels are the ownership marks every managed object carries.
+func ManagedLabels(tenant string) map[string]string {
+	return map[string]string{
+		tenantryv1alpha1.TenantLabel:    tenant,
+		tenantryv1alpha1.ManagedByLabel: tenantryv1alpha1.ManagedByValue,
+	}
+}
+
+// ownerReference makes the Tenant the controller of a child, so garbage
+// collection removes children (never namespaces) of a deleted Tenant.
+func ownerReference(t *tenantryv1alpha1.Tenant) *metav1ac.OwnerReferenceApplyConfiguration {
+	gvk := tenantryv1alpha1.GroupVersion.WithKind("Tenant")
+	return metav1ac.OwnerReference().
+		WithAPIVersion(gvk.GroupVersion().String()).
+		WithKind(gvk.Kind).
+		WithName(t.Name).
+		WithUID(t.UID).
+		WithController(true).
+		WithBlockOwnerDeletion(true)
+}
+
+// mergeMaps returns the union of ms, later maps winning; nil when empty so
+// that an apply configuration never carries an empty map the server drops.
+func mergeMaps(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		maps.Copy(out, m)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// convert copies a typed API value into its apply configuration through JSON,
+// which has the same shape for both. Empty lists and maps vanish on the way,
+// as they do on the server.
+func convert[T any](in any) *T {
+	data, err := json.Marshal(in)
+	if err != nil {
+		panic(fmt.Sprintf("render: marshal %T: %v", in, err)) // API types always marshal
+	}
+	out := new(T)
+	if err := json.Unmarshal(data, out); err != nil {
+		panic(fmt.Sprintf("render: unmarshal into %T: %v", out, err))
+	}
+	return out
+}
+
+// copyResourceList deep-copies a ResourceList; nil when empty.
+func copyResourceList(in corev1.ResourceList) corev1.ResourceList {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make(corev1.ResourceList, len(in))
+	for k, v := range in {
+		out[k] = v.DeepCopy()
+	}
+	return out
+}
