@@ -10,28 +10,29 @@ import (
 
 // ClusterRBAC renders the per-tenant ClusterRole and ClusterRoleBinding
 // tenantry:tenant:<name>: owners may get and watch their own Tenant and get
-// their own namespaces, and nothing else at cluster scope.
-func ClusterRBAC(t *tenantryv1alpha1.Tenant) []Object {
+// namespaces (only those that are the tenant's: never one in conflict), and
+// nothing else at cluster scope.
+func ClusterRBAC(t *tenantryv1alpha1.Tenant, namespaces []string) []Object {
 	name := ClusterRBACName(t.Name)
-	namespaces := make([]string, 0, len(t.Spec.Namespaces))
-	for _, ns := range t.Spec.Namespaces {
-		namespaces = append(namespaces, ns.Name)
+	rules := []*rbacv1ac.PolicyRuleApplyConfiguration{
+		rbacv1ac.PolicyRule().
+			WithAPIGroups(tenantryv1alpha1.GroupVersion.Group).
+			WithResources("tenants").
+			WithResourceNames(t.Name).
+			WithVerbs("get", "watch"),
+	}
+	// An empty resourceNames would mean every namespace: leave the rule out.
+	if len(namespaces) > 0 {
+		rules = append(rules, rbacv1ac.PolicyRule().
+			WithAPIGroups(corev1.GroupName).
+			WithResources("namespaces").
+			WithResourceNames(namespaces...).
+			WithVerbs("get"))
 	}
 	role := rbacv1ac.ClusterRole(name).
 		WithLabels(ManagedLabels(t.Name)).
 		WithOwnerReferences(ownerReference(t)).
-		WithRules(
-			rbacv1ac.PolicyRule().
-				WithAPIGroups(tenantryv1alpha1.GroupVersion.Group).
-				WithResources("tenants").
-				WithResourceNames(t.Name).
-				WithVerbs("get", "watch"),
-			rbacv1ac.PolicyRule().
-				WithAPIGroups(corev1.GroupName).
-				WithResources("namespaces").
-				WithResourceNames(namespaces...).
-				WithVerbs("get"),
-		)
+		WithRules(rules...)
 	binding := rbacv1ac.ClusterRoleBinding(name).
 		WithLabels(ManagedLabels(t.Name)).
 		WithOwnerReferences(ownerReference(t)).

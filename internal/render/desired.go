@@ -31,5 +31,9 @@ func Desired(t *tenantryv1alpha1.Tenant, opts Options) []Object {
 	for _, ns := range t.Spec.Namespaces {
 		out = append(out, Children(t, ns.Name, opts, true)...)
 	}
-	return append(out, ClusterRBAC(t)...)
+	names := make([]string, 0, len(t.Spec.Namespaces))
+	for _, ns := range t.Spec.Namespaces {
+		names = append(names, ns.Name)
+	}
+	return append(out, ClusterRBAC(t, names)...)
 }

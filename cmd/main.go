@@ -1,0 +1,117 @@
+// Command manager runs the Tenantry operator: flags, manager, caches,
+// health and metrics. The reconciler lives in internal/controller.
+package main
+
+import (
+	"flag"
+	"os"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/controller"
+)
+
+func main() {
+	var (
+		leaderElect             bool
+		leaderElectionNamespace string
+		metricsAddr             string
+		probeAddr               string
+		qps                     float64
+		burst                   int
+		concurrency             int
+		allowedRoles            string
+		defaultOwnerRole        string
+		resyncPeriod            time.Duration
+	)
+	flag.BoolVar(&leaderElect, "leader-elect", false,
+		"Enable leader election so that only one replica reconciles at a time.")
+	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "",
+		"Namespace of the leader election Lease; required when running outside a pod.")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080",
+		"Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081",
+		"Address the /healthz and /readyz endpoints bind to.")
+	flag.Float64Var(&qps, "kube-api-qps", 50, "Queries per second to the API server.")
+	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of queries to the API server.")
+	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4, "Tenants reconciled in parallel.")
+	flag.StringVar(&allowedRoles, "allowed-cluster-roles", "admin,edit,view",
+		"Comma-separated ClusterRoles Tenants may bind. The operator's RBAC must grant 'bind' on each.")
+	flag.StringVar(&defaultOwnerRole, "default-owner-cluster-role", "admin",
+		"ClusterRole bound to a Tenant's owners when spec.ownerClusterRole is empty.")
+	flag.DurationVar(&resyncPeriod, "resync-period", 10*time.Minute,
+		"How often (jittered by 10%) every Tenant is re-checked for drift watches could have missed; 0 disables.")
+	opts := zap.Options{}
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	log := ctrl.Log.WithName("setup")
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(tenantryv1alpha1.AddToScheme(scheme))
+
+	cfg := ctrl.GetConfigOrDie()
+	cfg.QPS, cfg.Burst = float32(qps), burst
+	cfg.UserAgent = "tenantry"
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Cache:                   controller.CacheOptions(),
+		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          leaderElect,
+		LeaderElectionID:        "tenantry.tenantry.io",
+		LeaderElectionNamespace: leaderElectionNamespace,
+		// Step down promptly on SIGTERM so the next replica takes over at once.
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		log.Error(err, "Unable to create manager")
+		os.Exit(1)
+	}
+
+	ctx := ctrl.SetupSignalHandler()
+	r := &controller.TenantReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("tenantry"),
+		Config: controller.Config{
+			AllowedClusterRoles:     splitList(allowedRoles),
+			DefaultOwnerClusterRole: defaultOwnerRole,
+			ResyncPeriod:            resyncPeriod,
+			MaxConcurrentReconciles: concurrency,
+		},
+	}
+	if err := r.SetupWithManager(ctx, mgr); err != nil {
+		log.Error(err, "Unable to set up Tenant controller")
+		os.Exit(1)
+	}
+	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
+	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
+
+	log.Info("Starting manager", "allowedClusterRoles", r.Config.AllowedClusterRoles, "qps", qps, "burst", burst)
+	if err := mgr.Start(ctx); err != nil {
+		log.Error(err, "Manager exited with an error")
+		os.Exit(1)
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}

@@ -1,0 +1,302 @@
+// Package controller holds the Tenant reconciler: a list of small phases over
+// a scope, compare-before-apply for every managed object, and status computed
+// by pure functions and written once per pass.
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/render"
+)
+
+// Field indexes on the cache.
+const (
+	// indexTenant indexes managed objects by their tenantry.io/tenant label.
+	indexTenant = "tenantry.io/tenant"
+	// indexSpecNamespace indexes Tenants by the namespaces their spec lists.
+	indexSpecNamespace = "spec.namespaces.name"
+)
+
+// Config is the operator-wide configuration of the reconciler.
+type Config struct {
+	// AllowedClusterRoles are the ClusterRoles Tenants may bind.
+	AllowedClusterRoles []string
+	// DefaultOwnerClusterRole is bound to owners when a Tenant names none.
+	DefaultOwnerClusterRole string
+	// ResyncPeriod is how often (jittered) every Tenant is re-checked for drift
+	// watches could have missed; 0 disables it.
+	ResyncPeriod time.Duration
+	// MaxConcurrentReconciles is the number of Tenants reconciled in parallel.
+	MaxConcurrentReconciles int
+	// CorrectionBurst and CorrectionInterval bound drift corrections per object.
+	CorrectionBurst    int
+	CorrectionInterval time.Duration
+}
+
+// TenantReconciler reconciles Tenants.
+type TenantReconciler struct {
+	// Client reads from the label-filtered cache and writes to the API server.
+	Client client.Client
+	// APIReader reads from the API server directly; used only for objects the
+	// cache cannot show (unlabelled namespaces, suspected drift).
+	APIReader client.Reader
+	// Recorder emits Kubernetes Events on Tenants.
+	Recorder events.EventRecorder
+	Config   Config
+
+	limiter *correctionLimiter
+	now     func() time.Time
+}
+
+// +kubebuilder:rbac:groups=tenantry.io,resources=tenants,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=tenantry.io,resources=tenants/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=tenantry.io,resources=tenants/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=resourcequotas;limitranges,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings;clusterrolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=admin;edit;view
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one Tenant's namespaces and objects to its spec.
+func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	t := &tenantryv1alpha1.Tenant{}
+	if err := r.Client.Get(ctx, req.NamespacedName, t); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !t.DeletionTimestamp.IsZero() {
+		return r.run(ctx, r.newScope(t), r.deletePhases())
+	}
+	if !controllerutil.ContainsFinalizer(t, tenantryv1alpha1.Finalizer) {
+		// Finalizer first, and nothing else: its update event brings us back.
+		patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		controllerutil.AddFinalizer(t, tenantryv1alpha1.Finalizer)
+		return ctrl.Result{}, ignoreConflict(r.Client.Patch(ctx, t, patch))
+	}
+	return r.run(ctx, r.newScope(t), r.normalPhases())
+}
+
+// run executes phases in order, stopping at the first error, then writes
+// status once (only if it changed) and decides when to come back.
+func (r *TenantReconciler) run(ctx context.Context, s *scope, phases []phase) (ctrl.Result, error) {
+	var err error
+	for _, p := range phases {
+		if err = p(ctx, s); err != nil {
+			break
+		}
+	}
+	if apierrors.IsConflict(err) {
+		// Someone else moved the object on; a fresh pass sorts it out. A 409
+		// never reaches a condition message.
+		return ctrl.Result{RequeueAfter: time.Second}, nil
+	}
+	if s.finalized {
+		return ctrl.Result{}, err
+	}
+	s.outcome.err = err
+	if statusErr := r.patchStatus(ctx, s); statusErr != nil && err == nil {
+		if apierrors.IsConflict(statusErr) || apierrors.IsNotFound(statusErr) {
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		}
+		err = statusErr
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: r.nextCheck(s)}, nil
+}
+
+// nextCheck is the soonest of: a throttled correction, a stalled Tenant's
+// retry (its blocker may be a namespace the cache cannot see change), and
+// the jittered periodic resync.
+func (r *TenantReconciler) nextCheck(s *scope) time.Duration {
+	next := s.requeueAfter
+	consider := func(d time.Duration) {
+		if d > 0 && (next == 0 || d < next) {
+			next = d
+		}
+	}
+	if len(s.outcome.stalled) > 0 || len(s.outcome.progressing) > 0 {
+		consider(stalledRetry)
+	}
+	if r.Config.ResyncPeriod > 0 {
+		consider(wait.Jitter(r.Config.ResyncPeriod, 0.1))
+	}
+	return next
+}
+
+// stalledRetry is how often a Stalled or waiting Tenant is re-checked.
+const stalledRetry = time.Minute
+
+// patchStatus computes the status from what the pass observed and applies it
+// (server-side, field manager tenantry, our conditions only) when it changed.
+func (r *TenantReconciler) patchStatus(ctx context.Context, s *scope) error {
+	t := s.tenant
+	st := computeStatus(t.Status, t.Generation, s.outcome, metav1.NewTime(r.now()))
+	recordTenantMetrics(t.Name, st)
+	if equality.Semantic.DeepEqual(st, t.Status) {
+		return nil
+	}
+	st.Conditions = ownedStatusConditions(st.Conditions)
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&st)
+	if err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"status": content}}
+	u.SetGroupVersionKind(tenantryv1alpha1.GroupVersion.WithKind("Tenant"))
+	u.SetName(t.Name)
+	if err := r.Client.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
+		client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership); err != nil {
+		return err
+	}
+	s.writes++
+	return nil
+}
+
+func recordTenantMetrics(tenant string, st tenantryv1alpha1.TenantStatus) {
+	ready := 0.0
+	for _, c := range st.Conditions {
+		if c.Type == tenantryv1alpha1.ConditionReady && c.Status == metav1.ConditionTrue {
+			ready = 1
+		}
+	}
+	tenantReady.WithLabelValues(tenant).Set(ready)
+	managedObjects.WithLabelValues(tenant).Set(float64(st.ManagedObjects))
+}
+
+func ignoreConflict(err error) error {
+	if apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
+// TenantLabelSelector selects every object Tenantry manages. The manager's
+// cache holds only such objects, so memory follows tenants, not cluster size.
+func TenantLabelSelector() labels.Selector {
+	req, err := labels.NewRequirement(tenantryv1alpha1.TenantLabel, selection.Exists, nil)
+	if err != nil {
+		panic(err) // a constant, valid key
+	}
+	return labels.NewSelector().Add(*req)
+}
+
+// CacheOptions restricts the cache of every managed kind to labelled objects.
+// managedFields are kept: drift attribution reads them.
+func CacheOptions() cache.Options {
+	byObject := map[client.Object]cache.ByObject{}
+	for _, obj := range managedTypes() {
+		byObject[obj] = cache.ByObject{Label: TenantLabelSelector()}
+	}
+	return cache.Options{ByObject: byObject}
+}
+
+// SetupWithManager registers indexes and watches: Tenants, every child kind
+// by owner reference, and namespaces by label and by the Tenants listing them.
+func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.Config.CorrectionBurst <= 0 {
+		r.Config.CorrectionBurst = 5
+	}
+	if r.Config.CorrectionInterval <= 0 {
+		r.Config.CorrectionInterval = 10 * time.Second
+	}
+	r.limiter = newCorrectionLimiter(r.Config.CorrectionBurst, r.Config.CorrectionInterval)
+
+	indexer := mgr.GetFieldIndexer()
+	for _, obj := range managedTypes() {
+		if err := indexer.IndexField(ctx, obj, indexTenant, func(o client.Object) []string {
+			if v := o.GetLabels()[tenantryv1alpha1.TenantLabel]; v != "" {
+				return []string{v}
+			}
+			return nil
+		}); err != nil {
+			return fmt.Errorf("index %T by tenant: %w", obj, err)
+		}
+	}
+	if err := indexer.IndexField(ctx, &tenantryv1alpha1.Tenant{}, indexSpecNamespace, func(o client.Object) []string {
+		t := o.(*tenantryv1alpha1.Tenant)
+		names := make([]string, 0, len(t.Spec.Namespaces))
+		for _, ns := range t.Spec.Namespaces {
+			names = append(names, ns.Name)
+		}
+		return names
+	}); err != nil {
+		return fmt.Errorf("index tenants by namespace: %w", err)
+	}
+
+	b := ctrl.NewControllerManagedBy(mgr).
+		Named("tenant").
+		For(&tenantryv1alpha1.Tenant{}, builder.WithPredicates(tenantChanged)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForNamespace)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Config.MaxConcurrentReconciles)})
+	for _, obj := range managedTypes()[1:] {
+		b = b.Owns(obj)
+	}
+	return b.Complete(r)
+}
+
+// tenantChanged lets through Tenant updates that ask for work: a new spec
+// (generation), deletion, finalizers or annotations. Status writes do not.
+var tenantChanged = predicate.Or(
+	predicate.GenerationChangedPredicate{},
+	predicate.AnnotationChangedPredicate{},
+	predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return !equality.Semantic.DeepEqual(e.ObjectOld.GetFinalizers(), e.ObjectNew.GetFinalizers()) ||
+			!e.ObjectOld.GetDeletionTimestamp().Equal(e.ObjectNew.GetDeletionTimestamp())
+	}},
+)
+
+// tenantsForNamespace maps a namespace event to the Tenant named in its label
+// and to every Tenant whose spec lists it (a conflict may have cleared).
+// Cache and index reads only: handlers never call the API server.
+func (r *TenantReconciler) tenantsForNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
+	var reqs []reconcile.Request
+	if tenant := obj.GetLabels()[tenantryv1alpha1.TenantLabel]; tenant != "" {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: tenant}})
+	}
+	var tenants tenantryv1alpha1.TenantList
+	if err := r.Client.List(ctx, &tenants, client.MatchingFields{indexSpecNamespace: obj.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing Tenants by namespace", "namespace", obj.GetName())
+		return reqs
+	}
+	for _, t := range tenants.Items {
+		if t.Name != obj.GetLabels()[tenantryv1alpha1.TenantLabel] {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: t.Name}})
+		}
+	}
+	return reqs
+}
+
+// renderOptions are the operator settings rendering needs.
+func (r *TenantReconciler) renderOptions() render.Options {
+	return render.Options{DefaultOwnerClusterRole: r.Config.DefaultOwnerClusterRole}
+}

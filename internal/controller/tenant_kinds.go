@@ -1,0 +1,61 @@
+package controller
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tenantry/tenantry/internal/render"
+)
+
+// kindInfo describes one kind Tenantry manages.
+type kindInfo struct {
+	name      string
+	newObject func() client.Object
+	newList   func() client.ObjectList
+}
+
+// kinds Tenantry manages; namespaces first (they hold everything else).
+var kinds = []kindInfo{
+	{render.KindNamespace, func() client.Object { return &corev1.Namespace{} }, func() client.ObjectList { return &corev1.NamespaceList{} }},
+	{render.KindResourceQuota, func() client.Object { return &corev1.ResourceQuota{} }, func() client.ObjectList { return &corev1.ResourceQuotaList{} }},
+	{render.KindLimitRange, func() client.Object { return &corev1.LimitRange{} }, func() client.ObjectList { return &corev1.LimitRangeList{} }},
+	{render.KindRoleBinding, func() client.Object { return &rbacv1.RoleBinding{} }, func() client.ObjectList { return &rbacv1.RoleBindingList{} }},
+	{render.KindNetworkPolicy, func() client.Object { return &networkingv1.NetworkPolicy{} }, func() client.ObjectList { return &networkingv1.NetworkPolicyList{} }},
+	{render.KindClusterRole, func() client.Object { return &rbacv1.ClusterRole{} }, func() client.ObjectList { return &rbacv1.ClusterRoleList{} }},
+	{render.KindClusterRoleBinding, func() client.Object { return &rbacv1.ClusterRoleBinding{} }, func() client.ObjectList { return &rbacv1.ClusterRoleBindingList{} }},
+}
+
+// managedTypes are the kinds Tenantry writes, as empty objects.
+func managedTypes() []client.Object {
+	out := make([]client.Object, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, k.newObject())
+	}
+	return out
+}
+
+func kindInfoByName(name string) kindInfo {
+	for _, k := range kinds {
+		if k.name == name {
+			return k
+		}
+	}
+	panic("controller: unknown kind " + name)
+}
+
+func kindInfoOf(obj client.Object) kindInfo {
+	t := fmt.Sprintf("%T", obj)
+	for _, k := range kinds {
+		if fmt.Sprintf("%T", k.newObject()) == t {
+			return k
+		}
+	}
+	panic("controller: unmanaged type " + t)
+}
+
+// kindName names the kind of a typed object (objects from the cache carry no TypeMeta).
+func kindName(obj client.Object) string { return kindInfoOf(obj).name }

@@ -1,0 +1,133 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/render"
+)
+
+// nsVerdict is what the operator may do with one listed namespace.
+type nsVerdict struct {
+	phase   tenantryv1alpha1.NamespacePhase
+	message string
+	// manage: apply the namespace (create, adopt, or keep in line).
+	manage bool
+}
+
+// classifyNamespace decides, from the namespace as stored (nil when absent),
+// whether the tenant may manage it. Another tenant's namespace is never
+// touched; an unlabelled one only with adoptionPolicy IfUnowned, or when it is
+// this tenant's own namespace whose label was stripped (drift).
+func classifyNamespace(t *tenantryv1alpha1.Tenant, ns *corev1.Namespace, wasActive bool) nsVerdict {
+	if ns == nil {
+		return nsVerdict{phase: tenantryv1alpha1.NamespacePending, manage: true}
+	}
+	owner, labelled := ns.Labels[tenantryv1alpha1.TenantLabel]
+	switch {
+	case labelled && owner != t.Name:
+		return nsVerdict{phase: tenantryv1alpha1.NamespaceConflict,
+			message: fmt.Sprintf("namespace belongs to tenant %s", owner)}
+	case !ns.DeletionTimestamp.IsZero():
+		return nsVerdict{phase: tenantryv1alpha1.NamespaceTerminating, message: "namespace is being deleted"}
+	case labelled:
+		return nsVerdict{phase: tenantryv1alpha1.NamespaceActive, manage: true}
+	case wasActive && appliedByTenantry(ns):
+		return nsVerdict{phase: tenantryv1alpha1.NamespaceActive, manage: true}
+	case t.Spec.AdoptionPolicy == tenantryv1alpha1.AdoptionPolicyIfUnowned:
+		return nsVerdict{phase: tenantryv1alpha1.NamespaceActive, manage: true}
+	default:
+		return nsVerdict{phase: tenantryv1alpha1.NamespaceConflict,
+			message: "namespace exists and is not managed by Tenantry; set adoptionPolicy: IfUnowned to adopt it"}
+	}
+}
+
+// appliedByTenantry reports whether field manager tenantry still owns fields
+// of the object, i.e. it was applied by us and not released.
+func appliedByTenantry(obj client.Object) bool {
+	for _, mf := range obj.GetManagedFields() {
+		if mf.Manager == tenantryv1alpha1.FieldManager {
+			return true
+		}
+	}
+	return false
+}
+
+// getNamespace reads a namespace from the cache, which holds only labelled
+// namespaces, then from the API server for an unlabelled or new one (the
+// one place the reconciler reads uncached on its normal path).
+func (r *TenantReconciler) getNamespace(ctx context.Context, name string) (*corev1.Namespace, bool, error) {
+	ns := &corev1.Namespace{}
+	err := r.Client.Get(ctx, client.ObjectKey{Name: name}, ns)
+	if err == nil {
+		return ns, true, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, false, err
+	}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return ns, false, nil
+}
+
+// reconcileNamespaces classifies and applies every listed namespace. A
+// conflict stalls the Tenant but the other namespaces are still reconciled.
+func (r *TenantReconciler) reconcileNamespaces(ctx context.Context, s *scope) error {
+	t := s.tenant
+	var conflicts []string
+	for _, spec := range t.Spec.Namespaces {
+		ns, cached, err := r.getNamespace(ctx, spec.Name)
+		if err != nil {
+			return err
+		}
+		v := classifyNamespace(t, ns, s.wasActive[spec.Name])
+		status := tenantryv1alpha1.NamespaceStatus{Name: spec.Name, Phase: v.phase, Message: v.message}
+		if v.manage {
+			desired := render.Namespace(t, spec)
+			s.desired[desired.Key()] = true
+			var live client.Object // stays a nil interface when the namespace is absent
+			if ns != nil {
+				live = ns
+			}
+			res, err := r.ensure(ctx, s, desired, live, cached)
+			if err != nil {
+				return err
+			}
+			status.Phase, status.Message = namespacePhase(res)
+		}
+		switch status.Phase {
+		case tenantryv1alpha1.NamespaceActive:
+			s.active = append(s.active, spec.Name)
+		case tenantryv1alpha1.NamespaceConflict:
+			conflicts = append(conflicts, fmt.Sprintf("%s (%s)", spec.Name, status.Message))
+		default:
+			s.outcome.progressing = append(s.outcome.progressing, "namespace "+spec.Name)
+		}
+		s.outcome.namespaces = append(s.outcome.namespaces, status)
+	}
+	if len(conflicts) > 0 {
+		s.stall(tenantryv1alpha1.ReasonNamespaceConflict, "Namespace conflict: "+joinSorted(conflicts))
+	}
+	return nil
+}
+
+// namespacePhase reads the phase of a managed namespace after ensure.
+func namespacePhase(res ensureResult) (tenantryv1alpha1.NamespacePhase, string) {
+	switch {
+	case !res.exists:
+		return tenantryv1alpha1.NamespacePending, "namespace is missing; driftPolicy Report leaves it so"
+	case res.terminating:
+		return tenantryv1alpha1.NamespaceTerminating, "namespace is being deleted"
+	default:
+		return tenantryv1alpha1.NamespaceActive, ""
+	}
+}

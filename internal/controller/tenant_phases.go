@@ -1,0 +1,225 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/render"
+)
+
+// normalPhases reconcile a live Tenant.
+func (r *TenantReconciler) normalPhases() []phase {
+	return []phase{
+		r.checkClusterRoles,
+		r.reconcileNamespaces,
+		r.reconcileChildren,
+		r.reconcileClusterRBAC,
+		r.prune,
+		r.releaseNamespaces,
+	}
+}
+
+// deletePhases release or delete everything of a deleted Tenant, then let it go.
+func (r *TenantReconciler) deletePhases() []phase {
+	return []phase{r.markDeleting, r.prune, r.releaseNamespaces, r.removeFinalizer}
+}
+
+// checkClusterRoles stalls the Tenant when it asks to bind a ClusterRole the
+// operator may not bind; then no role binding is created or changed.
+func (r *TenantReconciler) checkClusterRoles(_ context.Context, s *scope) error {
+	forbidden := render.ForbiddenClusterRoles(s.tenant, s.opts, r.Config.AllowedClusterRoles)
+	if len(forbidden) == 0 {
+		return nil
+	}
+	s.bindRoles = false
+	s.stall(tenantryv1alpha1.ReasonClusterRoleNotAllowed, fmt.Sprintf(
+		"ClusterRole %s not allowed: this operator binds only %s (--allowed-cluster-roles); no role binding was created or changed",
+		strings.Join(forbidden, ", "), strings.Join(r.Config.AllowedClusterRoles, ", ")))
+	return nil
+}
+
+// reconcileChildren ensures quotas, limit range, bindings and policies in
+// every Active namespace.
+func (r *TenantReconciler) reconcileChildren(ctx context.Context, s *scope) error {
+	for _, ns := range s.active {
+		for _, d := range render.Children(s.tenant, ns, s.opts, s.bindRoles) {
+			if err := r.ensureCached(ctx, s, d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// reconcileClusterRBAC ensures the per-tenant ClusterRole and binding, which
+// name only the namespaces that are Active for this tenant.
+func (r *TenantReconciler) reconcileClusterRBAC(ctx context.Context, s *scope) error {
+	for _, d := range render.ClusterRBAC(s.tenant, s.active) {
+		if err := r.ensureCached(ctx, s, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *TenantReconciler) markDeleting(_ context.Context, s *scope) error {
+	s.outcome.deleting = true
+	return nil
+}
+
+// prune removes what is labelled for this tenant but no longer desired:
+// namespaces that left the spec (released or deleted per deletionPolicy),
+// then children in them and children the spec dropped.
+func (r *TenantReconciler) prune(ctx context.Context, s *scope) error {
+	listed := map[string]bool{}
+	if !s.outcome.deleting {
+		for _, ns := range s.tenant.Spec.Namespaces {
+			listed[ns.Name] = true
+		}
+	}
+	deleting, err := r.pruneNamespaces(ctx, s, listed)
+	if err != nil {
+		return err
+	}
+	for _, obj := range managedTypes()[1:] {
+		items, err := r.listTenantObjects(ctx, obj, s.tenant.Name)
+		if err != nil {
+			return err
+		}
+		for _, item := range items {
+			if !r.shouldPrune(s, item, listed, deleting) {
+				continue
+			}
+			if err := r.Client.Delete(ctx, item); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("delete %s %s/%s: %w", kindName(item), item.GetNamespace(), item.GetName(), err)
+			}
+			s.writes++
+			logf.FromContext(ctx).Info("Deleted "+kindName(item), "namespace", item.GetNamespace(), "name", item.GetName())
+		}
+	}
+	return nil
+}
+
+// shouldPrune: an object is kept when desired, when it is a role binding the
+// Tenant is stalled on, or when its namespace is listed but not ours right
+// now (in conflict, terminating): we do not act on what we cannot see whole.
+// Namespaces Tenantry is deleting take their content with them.
+func (r *TenantReconciler) shouldPrune(s *scope, item client.Object, listed, deleting map[string]bool) bool {
+	key := render.ObjectKey(kindName(item), item.GetNamespace(), item.GetName())
+	switch {
+	case s.desired[key]:
+		return false
+	case kindName(item) == render.KindRoleBinding && !s.bindRoles:
+		return false
+	case item.GetNamespace() != "" && listed[item.GetNamespace()] && !slices.Contains(s.active, item.GetNamespace()):
+		return false
+	case deleting[item.GetNamespace()]:
+		return false
+	}
+	return true
+}
+
+// pruneNamespaces handles tenant namespaces not in listed: Retain releases
+// them (children are pruned by the caller, then our labels go), Delete
+// deletes them. It returns the namespaces being deleted; while any exists,
+// a deleted Tenant keeps its finalizer.
+func (r *TenantReconciler) pruneNamespaces(ctx context.Context, s *scope, listed map[string]bool) (map[string]bool, error) {
+	items, err := r.listTenantObjects(ctx, &corev1.Namespace{}, s.tenant.Name)
+	if err != nil {
+		return nil, err
+	}
+	deleting := map[string]bool{}
+	for _, ns := range items {
+		name := ns.GetName()
+		if listed[name] {
+			continue
+		}
+		if s.tenant.Spec.DeletionPolicy == tenantryv1alpha1.DeletionPolicyDelete {
+			deleting[name] = true
+			if s.outcome.deleting {
+				s.outcome.progressing = append(s.outcome.progressing, "namespace "+name)
+			}
+			if !ns.GetDeletionTimestamp().IsZero() {
+				continue
+			}
+			if err := r.Client.Delete(ctx, ns); client.IgnoreNotFound(err) != nil {
+				return nil, fmt.Errorf("delete Namespace %s: %w", name, err)
+			}
+			s.writes++
+			logf.FromContext(ctx).Info("Deleted Namespace", "namespace", name)
+		}
+	}
+	return deleting, nil
+}
+
+// releaseNamespaces gives up Tenantry's labels and annotations on tenant
+// namespaces that are neither listed nor being deleted. It runs after the
+// children in them were pruned, so a released namespace is left whole and
+// unmanaged, never half-managed.
+func (r *TenantReconciler) releaseNamespaces(ctx context.Context, s *scope) error {
+	items, err := r.listTenantObjects(ctx, &corev1.Namespace{}, s.tenant.Name)
+	if err != nil {
+		return err
+	}
+	for _, ns := range items {
+		listed := !s.outcome.deleting && slices.ContainsFunc(s.tenant.Spec.Namespaces,
+			func(n tenantryv1alpha1.TenantNamespace) bool { return n.Name == ns.GetName() })
+		if listed || s.tenant.Spec.DeletionPolicy == tenantryv1alpha1.DeletionPolicyDelete {
+			continue
+		}
+		if _, err := r.apply(ctx, s, render.ReleasedNamespace(ns.GetName())); err != nil {
+			return err
+		}
+		logf.FromContext(ctx).Info("Released Namespace", "namespace", ns.GetName())
+	}
+	return nil
+}
+
+// removeFinalizer lets a deleted Tenant go once no namespace of it is left
+// being deleted.
+func (r *TenantReconciler) removeFinalizer(ctx context.Context, s *scope) error {
+	if len(s.outcome.progressing) > 0 || !controllerutil.ContainsFinalizer(s.tenant, tenantryv1alpha1.Finalizer) {
+		return nil
+	}
+	patch := client.MergeFromWithOptions(s.tenant.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(s.tenant, tenantryv1alpha1.Finalizer)
+	if err := r.Client.Patch(ctx, s.tenant, patch); client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	s.writes++
+	s.finalized = true
+	forgetTenantMetrics(s.tenant.Name)
+	logf.FromContext(ctx).Info("Removed finalizer; Tenant released its namespaces")
+	return nil
+}
+
+// listTenantObjects lists, from the cache index, the objects of obj's kind
+// labelled for tenant.
+func (r *TenantReconciler) listTenantObjects(ctx context.Context, obj client.Object, tenant string) ([]client.Object, error) {
+	list := kindInfoOf(obj).newList()
+	if err := r.Client.List(ctx, list, client.MatchingFields{indexTenant: tenant}); err != nil {
+		return nil, err
+	}
+	var out []client.Object
+	err := meta.EachListItem(list, func(o runtime.Object) error {
+		out = append(out, o.(client.Object))
+		return nil
+	})
+	return out, err
+}
+
+func joinSorted(items []string) string {
+	sorted := slices.Clone(items)
+	slices.Sort(sorted)
+	return strings.Join(sorted, ", ")
+}
