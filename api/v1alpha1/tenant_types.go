@@ -111,6 +111,7 @@ type TenantNamespace struct {
 	// labels added to this namespace (on top of namespaceMetadata.labels).
 	// Labels under tenantry.io/ and pod-security.kubernetes.io/ are reserved.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=32
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('tenantry.io/') && !k.startsWith('pod-security.kubernetes.io/'))",message="labels under tenantry.io/ and pod-security.kubernetes.io/ are reserved; use spec.podSecurity"
 	Labels map[string]string `json:"labels,omitempty"`
 
@@ -128,6 +129,7 @@ type NamespaceMetadata struct {
 	// labels added to every tenant namespace.
 	// Labels under tenantry.io/ and pod-security.kubernetes.io/ are reserved.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=64
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('tenantry.io/') && !k.startsWith('pod-security.kubernetes.io/'))",message="labels under tenantry.io/ and pod-security.kubernetes.io/ are reserved; use spec.podSecurity"
 	Labels map[string]string `json:"labels,omitempty"`
 

@@ -160,6 +160,14 @@ func toMap(ac runtime.ApplyConfiguration) (map[string]any, error) {
 func diffValue(path Path, want, got any, out *[]Path) {
 	wm, wok := want.(map[string]any)
 	gm, gok := got.(map[string]any)
+	// A map on one side and nothing on the other: descend, so the path names
+	// the fields that are missing, not just their parent.
+	if wok && got == nil {
+		gm, gok = map[string]any{}, true
+	}
+	if gok && want == nil {
+		wm, wok = map[string]any{}, true
+	}
 	if wok && gok {
 		keys := make([]string, 0, len(wm)+len(gm))
 		for k := range wm {

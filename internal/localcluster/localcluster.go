@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -249,4 +250,14 @@ func WriteImpersonatingKubeconfig(adminKubeconfig, path, user string, groups []s
 func ServiceAccountUser(namespace, name string) (string, []string) {
 	return fmt.Sprintf("system:serviceaccount:%s:%s", namespace, name),
 		[]string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"}
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that is free right now.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -1,0 +1,353 @@
+package drift
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/render"
+)
+
+// The live objects here are built as the API server would store them after
+// tenantry applied the desired object: same content, and a managedFields
+// entry for tenantry covering exactly the applied fields. Scenarios then
+// change the object the way another writer would, moving field ownership the
+// way the server does.
+
+func testTenant() *tenantryv1alpha1.Tenant {
+	return &tenantryv1alpha1.Tenant{
+		ObjectMeta: metav1.ObjectMeta{Name: "team-a", UID: "uid-1"},
+		Spec: tenantryv1alpha1.TenantSpec{
+			Owners:         []rbacv1.Subject{{Kind: "Group", Name: "team-a-admins"}},
+			Namespaces:     []tenantryv1alpha1.TenantNamespace{{Name: "team-a-dev", Labels: map[string]string{"env": "dev"}}},
+			ResourceQuotas: []tenantryv1alpha1.TenantResourceQuota{{Name: "compute", Hard: corev1.ResourceList{"pods": resource.MustParse("10"), "requests.cpu": resource.MustParse("0.5")}}},
+			LimitRange: &tenantryv1alpha1.TenantLimitRange{Limits: []corev1.LimitRangeItem{{
+				Type: corev1.LimitTypeContainer, Default: corev1.ResourceList{"cpu": resource.MustParse("1")}}}},
+		},
+	}
+}
+
+// desiredObjects returns one desired object of every kind, and for each the
+// path of a field that a scenario modifies.
+func desiredObjects() map[string]struct {
+	obj    render.Object
+	field  Path
+	hacked any
+} {
+	t := testTenant()
+	opts := render.Options{DefaultOwnerClusterRole: "admin"}
+	out := map[string]struct {
+		obj    render.Object
+		field  Path
+		hacked any
+	}{}
+	add := func(o render.Object, field Path, hacked any) {
+		out[o.Kind] = struct {
+			obj    render.Object
+			field  Path
+			hacked any
+		}{o, field, hacked}
+	}
+	add(render.Namespace(t, t.Spec.Namespaces[0]), Path{"metadata", "labels", "env"}, "prod")
+	for _, c := range render.Children(t, "team-a-dev", opts, true) {
+		switch c.Kind {
+		case render.KindResourceQuota:
+			add(c, Path{"spec", "hard", "pods"}, "1000")
+		case render.KindLimitRange:
+			add(c, Path{"spec", "limits"}, []any{map[string]any{"type": "Container"}})
+		case render.KindRoleBinding:
+			add(c, Path{"subjects"}, []any{map[string]any{"kind": "User", "name": "mallory", "apiGroup": "rbac.authorization.k8s.io"}})
+		case render.KindNetworkPolicy:
+			add(c, Path{"spec", "ingress"}, []any{map[string]any{}})
+		}
+	}
+	for _, c := range render.ClusterRBAC(t, []string{"team-a-dev"}) {
+		switch c.Kind {
+		case render.KindClusterRole:
+			add(c, Path{"rules"}, []any{map[string]any{"apiGroups": []any{"*"}, "resources": []any{"*"}, "verbs": []any{"*"}}})
+		case render.KindClusterRoleBinding:
+			add(c, Path{"subjects"}, []any{map[string]any{"kind": "User", "name": "mallory", "apiGroup": "rbac.authorization.k8s.io"}})
+		}
+	}
+	return out
+}
+
+// stored is an object as JSON plus its field managers' sets, mutable by scenarios.
+type stored struct {
+	kind    string
+	content map[string]any
+	sets    map[string]map[string]any // manager -> FieldsV1
+}
+
+func storeApplied(t *testing.T, o render.Object) *stored {
+	t.Helper()
+	data, err := json.Marshal(o.Apply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var content map[string]any
+	if err := json.Unmarshal(data, &content); err != nil {
+		t.Fatal(err)
+	}
+	set := fieldSet(content, true)
+	return &stored{kind: o.Kind, content: content, sets: map[string]map[string]any{tenantryv1alpha1.FieldManager: set}}
+}
+
+// fieldSet builds a FieldsV1 set for a JSON object: maps field by field,
+// ownerReferences keyed by uid, every other list atomic. Identity fields
+// (apiVersion, kind, name, namespace) are not tracked, as on the server.
+func fieldSet(v map[string]any, top bool) map[string]any {
+	set := map[string]any{}
+	for k, val := range v {
+		if top && (k == "apiVersion" || k == "kind") {
+			continue
+		}
+		switch x := val.(type) {
+		case map[string]any:
+			sub := fieldSet(x, false)
+			if k == "metadata" {
+				delete(sub, "f:name")
+				delete(sub, "f:namespace")
+			} else {
+				sub["."] = map[string]any{}
+			}
+			set["f:"+k] = sub
+		case []any:
+			if k == "ownerReferences" {
+				refs := map[string]any{}
+				for _, r := range x {
+					ref := r.(map[string]any)
+					key, _ := json.Marshal(map[string]any{"uid": ref["uid"]})
+					item := fieldSet(ref, false)
+					item["."] = map[string]any{}
+					refs["k:"+string(key)] = item
+				}
+				set["f:"+k] = refs
+				continue
+			}
+			set["f:"+k] = map[string]any{}
+		default:
+			set["f:"+k] = map[string]any{}
+		}
+	}
+	return set
+}
+
+// write sets path to value as manager with an Update: the manager takes
+// ownership of the field, the previous owner loses it.
+func (s *stored) write(manager string, path Path, value any) {
+	setPath(s.content, path, value)
+	for _, set := range s.sets {
+		removePath(set, path)
+	}
+	if s.sets[manager] == nil {
+		s.sets[manager] = map[string]any{}
+	}
+	node := s.sets[manager]
+	for _, seg := range path {
+		next, ok := node["f:"+seg].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			node["f:"+seg] = next
+		}
+		node = next
+	}
+}
+
+// remove deletes the field at path: nobody owns it any more.
+func (s *stored) remove(path Path) {
+	setPath(s.content, path, nil)
+	for _, set := range s.sets {
+		removePath(set, path)
+	}
+}
+
+func setPath(m map[string]any, path Path, value any) {
+	for _, seg := range path[:len(path)-1] {
+		next, ok := m[seg].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[seg] = next
+		}
+		m = next
+	}
+	if value == nil {
+		delete(m, path[len(path)-1])
+		return
+	}
+	m[path[len(path)-1]] = value
+}
+
+func removePath(set map[string]any, path Path) {
+	node := set
+	for _, seg := range path[:len(path)-1] {
+		next, ok := node["f:"+seg].(map[string]any)
+		if !ok {
+			return
+		}
+		node = next
+	}
+	delete(node, "f:"+path[len(path)-1])
+}
+
+func (s *stored) object(t *testing.T) client.Object {
+	t.Helper()
+	var obj client.Object
+	switch s.kind {
+	case render.KindNamespace:
+		obj = &corev1.Namespace{}
+	case render.KindResourceQuota:
+		obj = &corev1.ResourceQuota{}
+	case render.KindLimitRange:
+		obj = &corev1.LimitRange{}
+	case render.KindRoleBinding:
+		obj = &rbacv1.RoleBinding{}
+	case render.KindNetworkPolicy:
+		obj = &networkingv1.NetworkPolicy{}
+	case render.KindClusterRole:
+		obj = &rbacv1.ClusterRole{}
+	case render.KindClusterRoleBinding:
+		obj = &rbacv1.ClusterRoleBinding{}
+	}
+	data, _ := json.Marshal(s.content)
+	if err := json.Unmarshal(data, obj); err != nil {
+		t.Fatal(err)
+	}
+	var mfs []metav1.ManagedFieldsEntry
+	for _, m := range []string{tenantryv1alpha1.FieldManager, "intruder", "other"} {
+		set, ok := s.sets[m]
+		if !ok || len(set) == 0 {
+			continue
+		}
+		raw, _ := json.Marshal(set)
+		op := metav1.ManagedFieldsOperationUpdate
+		if m == tenantryv1alpha1.FieldManager {
+			op = metav1.ManagedFieldsOperationApply
+		}
+		mfs = append(mfs, metav1.ManagedFieldsEntry{Manager: m, Operation: op, APIVersion: "v1", FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: raw}})
+	}
+	obj.SetManagedFields(mfs)
+	return obj
+}
+
+func TestEvaluateEveryKind(t *testing.T) {
+	scenarios := []struct {
+		name     string
+		mutate   func(s *stored, field Path, hacked any)
+		live     bool // false: the object was deleted
+		selected bool
+		want     *Finding
+		wantFld  func(field Path) []string
+	}{{
+		name: "in sync", live: true, selected: true,
+	}, {
+		name: "modified by intruder", live: true, selected: true,
+		mutate:  func(s *stored, field Path, hacked any) { s.write("intruder", field, hacked) },
+		want:    &Finding{Reason: Modified, Managers: []string{"intruder"}},
+		wantFld: func(field Path) []string { return []string{field.String()} },
+	}, {
+		name: "deleted", live: false,
+		want: &Finding{Reason: Missing},
+	}, {
+		name: "relabelled: fell out of the label-filtered cache", live: true, selected: false,
+		mutate:  func(s *stored, _ Path, _ any) { s.remove(labelPath(tenantryv1alpha1.TenantLabel)) },
+		want:    &Finding{Reason: Relabelled},
+		wantFld: func(Path) []string { return []string{`metadata.labels["tenantry.io/tenant"]`} },
+	}, {
+		name: "managed-by label removed (nobody owns a removed field)", live: true, selected: true,
+		mutate:  func(s *stored, _ Path, _ any) { s.remove(labelPath(tenantryv1alpha1.ManagedByLabel)) },
+		want:    &Finding{Reason: Modified},
+		wantFld: func(Path) []string { return []string{`metadata.labels["app.kubernetes.io/managed-by"]`} },
+	}, {
+		name: "annotation added by someone else is not drift", live: true, selected: true,
+		mutate: func(s *stored, _ Path, _ any) {
+			s.write("other", Path{"metadata", "annotations", "example.com/note"}, "hello")
+		},
+	}, {
+		name: "label added by someone else is not drift", live: true, selected: true,
+		mutate: func(s *stored, _ Path, _ any) { s.write("other", Path{"metadata", "labels", "team"}, "x") },
+	}}
+	for kind, d := range desiredObjects() {
+		for _, sc := range scenarios {
+			t.Run(kind+"/"+sc.name, func(t *testing.T) {
+				s := storeApplied(t, d.obj)
+				if sc.mutate != nil {
+					sc.mutate(s, d.field, d.hacked)
+				}
+				obs := Observation{Desired: d.obj, Selected: sc.selected}
+				if sc.live {
+					obs.Live = s.object(t)
+				}
+				f, found, err := Evaluate(obs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sc.want == nil {
+					if found {
+						t.Fatalf("unexpected finding %+v", f)
+					}
+					return
+				}
+				if !found {
+					t.Fatal("drift not found")
+				}
+				want := *sc.want
+				want.Kind, want.Namespace, want.Name = d.obj.Kind, d.obj.Namespace, d.obj.Name
+				if sc.wantFld != nil {
+					want.Fields = sc.wantFld(d.field)
+				}
+				if !reflect.DeepEqual(f, want) {
+					t.Fatalf("finding:\n got %+v\nwant %+v", f, want)
+				}
+			})
+		}
+	}
+}
+
+func TestDiffCanonicalQuantities(t *testing.T) {
+	tn := testTenant()
+	d := render.Children(tn, "team-a-dev", render.Options{DefaultOwnerClusterRole: "admin"}, true)[0]
+	s := storeApplied(t, d)
+	// The server stores "0.5" as "500m": no drift.
+	setPath(s.content, Path{"spec", "hard", "requests.cpu"}, "500m")
+	if f, found, err := Evaluate(Observation{Desired: d, Live: s.object(t), Selected: true}); err != nil || found {
+		t.Fatalf("canonical quantity seen as drift: %+v %v", f, err)
+	}
+}
+
+func TestPathString(t *testing.T) {
+	for path, want := range map[string]string{
+		strings.Join(Path{"spec", "hard", "pods"}, "|"):                      "spec.hard.pods",
+		strings.Join(Path{"metadata", "labels", "tenantry.io/tenant"}, "|"): `metadata.labels["tenantry.io/tenant"]`,
+	} {
+		if got := Path(strings.Split(path, "|")).String(); got != want {
+			t.Errorf("%q: got %q want %q", path, got, want)
+		}
+	}
+}
+
+func TestManagersSortedAndUnique(t *testing.T) {
+	rq := &corev1.ResourceQuota{}
+	rq.SetManagedFields([]metav1.ManagedFieldsEntry{
+		{Manager: "zeta", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:hard":{"f:pods":{}}}}`)}},
+		{Manager: "alpha", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:hard":{"f:cpu":{}}}}`)}},
+		{Manager: tenantryv1alpha1.FieldManager, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:hard":{"f:cpu":{}}}}`)}},
+		{Manager: "unrelated", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{"f:x":{}}}}`)}},
+	})
+	got := Managers(rq, []Path{{"spec", "hard", "pods"}, {"spec", "hard", "cpu"}})
+	if want := []string{"alpha", "zeta"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("Managers = %v, want %v", got, want)
+	}
+	if f := (Finding{Managers: got}); f.Manager() != "alpha,zeta" {
+		t.Fatalf("Manager() = %q", f.Manager())
+	}
+}

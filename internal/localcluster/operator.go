@@ -1,0 +1,168 @@
+package localcluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// Kubectl runs this control plane's kubectl as the admin and returns its
+// combined output.
+func (c *Cluster) Kubectl(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, c.KubectlPath(), append([]string{"--kubeconfig=" + c.KubeconfigPath}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("kubectl %v: %w: %s", args, err, out.String())
+	}
+	return out.String(), nil
+}
+
+// InstallKustomization applies a kustomize directory (server-side, as
+// `make deploy` does) and waits for the Tenant CRD to be served.
+func (c *Cluster) InstallKustomization(ctx context.Context, dir string) error {
+	if _, err := c.Kubectl(ctx, "apply", "--server-side", "--force-conflicts", "-k", dir); err != nil {
+		return err
+	}
+	_, err := c.Kubectl(ctx, "wait", "--for=condition=Established", "--timeout=60s", "crd/tenants.tenantry.io")
+	return err
+}
+
+// OperatorOptions say how to run the manager binary against the cluster.
+type OperatorOptions struct {
+	// Binary is the manager binary (bin/manager).
+	Binary string
+	// Namespace and ServiceAccount are the identity the operator runs as.
+	Namespace, ServiceAccount string
+	// Dir receives the operator's kubeconfig and log.
+	Dir string
+	// Args are extra flags; metrics and probe addresses default to free ports.
+	Args []string
+	// MetricsPort and ProbePort; 0 picks free ports.
+	MetricsPort, ProbePort int
+}
+
+// Operator is a running manager process.
+type Operator struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	// LogPath is the operator's log file.
+	LogPath string
+	// MetricsURL is the operator's Prometheus endpoint.
+	MetricsURL string
+}
+
+// StartOperator runs the manager binary as a local process that impersonates
+// its ServiceAccount, so it has exactly the RBAC it has in a cluster, and
+// waits until it reports ready.
+func (c *Cluster) StartOperator(ctx context.Context, opts OperatorOptions) (*Operator, error) {
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	user, groups := ServiceAccountUser(opts.Namespace, opts.ServiceAccount)
+	kubeconfig := filepath.Join(opts.Dir, "operator.kubeconfig")
+	if err := WriteImpersonatingKubeconfig(c.KubeconfigPath, kubeconfig, user, groups); err != nil {
+		return nil, err
+	}
+	metricsPort, probePort := opts.MetricsPort, opts.ProbePort
+	var err error
+	if metricsPort == 0 {
+		if metricsPort, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	if probePort == 0 {
+		if probePort, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	args := append([]string{
+		"--kubeconfig=" + kubeconfig,
+		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort),
+		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
+		"--leader-election-namespace=" + opts.Namespace,
+	}, opts.Args...)
+	logPath := filepath.Join(opts.Dir, "operator.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(opts.Binary, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return nil, fmt.Errorf("start operator: %w", err)
+	}
+	o := &Operator{cmd: cmd, done: make(chan struct{}), LogPath: logPath,
+		MetricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)}
+	go func() { _ = cmd.Wait(); _ = logFile.Close(); close(o.done) }()
+
+	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort)
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		select {
+		case <-o.done:
+			return false, errors.New("operator exited")
+		default:
+		}
+		resp, err := http.Get(readyz) //nolint:gosec,noctx // a local, fixed URL
+		if err != nil {
+			return false, nil //nolint:nilerr // not listening yet
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		_ = o.Stop()
+		logs, _ := os.ReadFile(logPath)
+		return nil, fmt.Errorf("operator not ready: %w\n%s", err, tail(logs, 4000))
+	}
+	return o, nil
+}
+
+// Stop sends SIGTERM and waits (SIGKILL after 15 s).
+func (o *Operator) Stop() error {
+	if o == nil || o.cmd.Process == nil {
+		return nil
+	}
+	_ = syscall.Kill(-o.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-o.done:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-o.cmd.Process.Pid, syscall.SIGKILL)
+		<-o.done
+	}
+	return nil
+}
+
+// Metrics returns the operator's Prometheus metrics text.
+func (o *Operator) Metrics(ctx context.Context) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.MetricsURL, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	return string(body), err
+}
+
+func tail(b []byte, n int) string {
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
