@@ -201,4 +201,3 @@ func resultOf(live client.Object) ensureResult {
 func isTenants(obj client.Object, tenant string) bool {
 	return obj != nil && obj.GetLabels()[tenantryv1alpha1.TenantLabel] == tenant
 }
-

@@ -37,11 +37,11 @@ type problem struct {
 type outcome struct {
 	namespaces  []tenantryv1alpha1.NamespaceStatus
 	managed     int
-	stalled     []problem  // spec errors a person must fix
-	progressing []string   // work still under way
-	err         error      // a transient error; the pass did not complete
-	corrected   []finding  // drift corrected in this pass
-	uncorrected []finding  // drift left in place (Report mode, throttled or failed)
+	stalled     []problem // spec errors a person must fix
+	progressing []string  // work still under way
+	err         error     // a transient error; the pass did not complete
+	corrected   []finding // drift corrected in this pass
+	uncorrected []finding // drift left in place (Report mode, throttled or failed)
 	newRecords  []tenantryv1alpha1.DriftRecord
 	deleting    bool
 }

@@ -102,7 +102,7 @@ func TestComputeStatus(t *testing.T) {
 		name: "drift corrected: counter, records newest first, DriftCorrected",
 		prev: tenantryv1alpha1.TenantStatus{DriftCorrections: 2},
 		o: outcome{namespaces: active("a"), managed: 3,
-			corrected: []finding{{key: "ResourceQuota/a/tenantry-compute", fields: []string{"spec.hard.pods"}, manager: "intruder"}},
+			corrected:  []finding{{key: "ResourceQuota/a/tenantry-compute", fields: []string{"spec.hard.pods"}, manager: "intruder"}},
 			newRecords: []tenantryv1alpha1.DriftRecord{{Kind: "ResourceQuota", Name: "tenantry-compute", Action: tenantryv1alpha1.DriftActionCorrected}}},
 		gen: 1,
 		want: []condWant{

@@ -326,7 +326,7 @@ func TestDiffCanonicalQuantities(t *testing.T) {
 
 func TestPathString(t *testing.T) {
 	for path, want := range map[string]string{
-		strings.Join(Path{"spec", "hard", "pods"}, "|"):                      "spec.hard.pods",
+		strings.Join(Path{"spec", "hard", "pods"}, "|"):                     "spec.hard.pods",
 		strings.Join(Path{"metadata", "labels", "tenantry.io/tenant"}, "|"): `metadata.labels["tenantry.io/tenant"]`,
 	} {
 		if got := Path(strings.Split(path, "|")).String(); got != want {
