@@ -6,6 +6,8 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -71,6 +73,16 @@ type TenantReconciler struct {
 
 	limiter *correctionLimiter
 	now     func() time.Time
+	// written remembers the last status written per Tenant, so that a pass
+	// reading a Tenant the cache has not yet updated does not write it again.
+	written sync.Map // tenant name -> writtenStatus
+}
+
+// writtenStatus is a status this controller wrote and the resourceVersion
+// the write produced.
+type writtenStatus struct {
+	resourceVersion uint64
+	status          tenantryv1alpha1.TenantStatus
 }
 
 // +kubebuilder:rbac:groups=tenantry.io,resources=tenants,verbs=get;list;watch;update;patch
@@ -160,7 +172,7 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, s *scope) error {
 	t := s.tenant
 	st := computeStatus(t.Status, t.Generation, s.outcome, metav1.NewTime(r.now()))
 	recordTenantMetrics(t.Name, st)
-	if equality.Semantic.DeepEqual(st, t.Status) {
+	if equality.Semantic.DeepEqual(st, t.Status) || r.alreadyWritten(t, st) {
 		return nil
 	}
 	st.Conditions = ownedStatusConditions(st.Conditions)
@@ -176,7 +188,29 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, s *scope) error {
 		return err
 	}
 	s.writes++
+	if rv, err := strconv.ParseUint(u.GetResourceVersion(), 10, 64); err == nil {
+		r.written.Store(t.Name, writtenStatus{resourceVersion: rv, status: st})
+	}
 	return nil
+}
+
+// alreadyWritten: this exact status was written by us after the version of
+// the Tenant the cache holds, i.e. the cache is behind our own write.
+// resourceVersions are compared as etcd revisions; anything unparsable
+// simply means "write".
+func (r *TenantReconciler) alreadyWritten(t *tenantryv1alpha1.Tenant, st tenantryv1alpha1.TenantStatus) bool {
+	v, ok := r.written.Load(t.Name)
+	if !ok {
+		return false
+	}
+	w := v.(writtenStatus)
+	cached, err := strconv.ParseUint(t.ResourceVersion, 10, 64)
+	if err != nil || cached >= w.resourceVersion {
+		return false
+	}
+	own := st.DeepCopy()
+	own.Conditions = ownedStatusConditions(own.Conditions)
+	return equality.Semantic.DeepEqual(*own, w.status)
 }
 
 func recordTenantMetrics(tenant string, st tenantryv1alpha1.TenantStatus) {

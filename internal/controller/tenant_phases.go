@@ -199,6 +199,7 @@ func (r *TenantReconciler) removeFinalizer(ctx context.Context, s *scope) error 
 	s.writes++
 	s.finalized = true
 	forgetTenantMetrics(s.tenant.Name)
+	r.written.Delete(s.tenant.Name)
 	logf.FromContext(ctx).Info("Removed finalizer; Tenant released its namespaces")
 	return nil
 }
