@@ -283,3 +283,5 @@ func hasLabel(m *dto.Metric, name, value string) bool {
 	}
 	return false
 }
+
+var metricsGather = metrics.Registry.Gather
