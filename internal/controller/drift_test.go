@@ -48,7 +48,9 @@ func driftTargets(tenant string) []driftTarget {
 	}, {
 		kind: render.KindLimitRange, namespace: dev, name: "tenantry-defaults", newObj: func() client.Object { return &corev1.LimitRange{} },
 		patch: `{"spec":{"limits":[{"type":"Pod","max":{"cpu":"64"}}]}}`,
-		check: func(o client.Object) bool { return o.(*corev1.LimitRange).Spec.Limits[0].Type == corev1.LimitTypeContainer },
+		check: func(o client.Object) bool {
+			return o.(*corev1.LimitRange).Spec.Limits[0].Type == corev1.LimitTypeContainer
+		},
 	}, {
 		kind: render.KindRoleBinding, namespace: dev, name: "tenantry-owner", newObj: func() client.Object { return &rbacv1.RoleBinding{} },
 		patch: `{"subjects":[{"kind":"User","name":"mallory","apiGroup":"rbac.authorization.k8s.io"}]}`,
@@ -283,4 +285,3 @@ func metricValue(t *testing.T, name string, labels map[string]string) float64 {
 	}
 	return sum
 }
-
