@@ -14,6 +14,13 @@ import (
 )
 
 func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
 	binDir := flag.String("bin-dir", "bin/k8s/1.37.2", "directory with the Kubernetes binaries")
 	kubeconfig := flag.String("kubeconfig-out", ".local/kubeconfig", "where to write the admin kubeconfig")
 	flag.Parse()
@@ -22,14 +29,10 @@ func main() {
 	defer stop()
 	c, err := localcluster.Start(ctx, localcluster.Options{BinDir: *binDir, KubeconfigPath: *kubeconfig})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return err
 	}
 	fmt.Printf("Local control plane up. export KUBECONFIG=%s\n", *kubeconfig)
 	<-ctx.Done()
 	fmt.Println("Stopping the local control plane")
-	if err := c.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	return c.Stop()
 }

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -135,5 +134,3 @@ func updateTenant(t *testing.T, name string, mutate func(*tenantryv1alpha1.Tenan
 		return k8s.Update(context.Background(), tn)
 	}, eventually).Should(Succeed())
 }
-
-func keyOf(ns, name string) string { return fmt.Sprintf("%s/%s", ns, name) }

@@ -233,7 +233,7 @@ func (s *stored) object(t *testing.T) client.Object {
 		if m == tenantryv1alpha1.FieldManager {
 			op = metav1.ManagedFieldsOperationApply
 		}
-		mfs = append(mfs, metav1.ManagedFieldsEntry{Manager: m, Operation: op, APIVersion: "v1", FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: raw}})
+		mfs = append(mfs, metav1.ManagedFieldsEntry{Manager: m, Operation: op, APIVersion: "v1", FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(string(raw))})
 	}
 	obj.SetManagedFields(mfs)
 	return obj
@@ -338,10 +338,10 @@ func TestPathString(t *testing.T) {
 func TestManagersSortedAndUnique(t *testing.T) {
 	rq := &corev1.ResourceQuota{}
 	rq.SetManagedFields([]metav1.ManagedFieldsEntry{
-		{Manager: "zeta", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:hard":{"f:pods":{}}}}`)}},
-		{Manager: "alpha", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:hard":{"f:cpu":{}}}}`)}},
-		{Manager: tenantryv1alpha1.FieldManager, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:hard":{"f:cpu":{}}}}`)}},
-		{Manager: "unrelated", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{"f:x":{}}}}`)}},
+		{Manager: "zeta", FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:hard":{"f:pods":{}}}}`)},
+		{Manager: "alpha", FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:hard":{"f:cpu":{}}}}`)},
+		{Manager: tenantryv1alpha1.FieldManager, FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:hard":{"f:cpu":{}}}}`)},
+		{Manager: "unrelated", FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{"f:x":{}}}}`)},
 	})
 	got := Managers(rq, []Path{{"spec", "hard", "pods"}, {"spec", "hard", "cpu"}})
 	if want := []string{"alpha", "zeta"}; !reflect.DeepEqual(got, want) {

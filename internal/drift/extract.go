@@ -51,7 +51,7 @@ func Managers(live client.Object, paths []Path) []string {
 			continue
 		}
 		var set map[string]any
-		if err := json.Unmarshal(mf.FieldsV1.Raw, &set); err != nil {
+		if err := json.Unmarshal(mf.FieldsV1.GetRawBytes(), &set); err != nil {
 			continue // an unreadable entry attributes nothing
 		}
 		for _, p := range paths {

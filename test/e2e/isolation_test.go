@@ -70,15 +70,15 @@ func restrictedPod(ns, name string, mutate func(*corev1.Pod)) *corev1.Pod {
 
 var _ = Describe("Tenant isolation", Ordered, ContinueOnFailure, func() {
 	const (
-		nsA, nsB  = "iso-a", "iso-b"
-		alice     = "alice" // owner of tenant iso-a (group iso-a-admins)
-		bob       = "bob"   // owner of tenant iso-b
-		auditor   = "carol" // view in iso-a
-		platform  = "pat"   // cluster-wide admin, not system:masters
-		aliceGrp  = "iso-a-admins"
-		bobGrp    = "iso-b-admins"
-		auditGrp  = "iso-a-auditors"
-		platBind  = "e2e-platform-admin"
+		nsA, nsB = "iso-a", "iso-b"
+		alice    = "alice" // owner of tenant iso-a (group iso-a-admins)
+		bob      = "bob"   // owner of tenant iso-b
+		auditor  = "carol" // view in iso-a
+		platform = "pat"   // cluster-wide admin, not system:masters
+		aliceGrp = "iso-a-admins"
+		bobGrp   = "iso-b-admins"
+		auditGrp = "iso-a-auditors"
+		platBind = "e2e-platform-admin"
 	)
 	var ownerA, ownerB, audit, plat client.Client
 
@@ -250,4 +250,3 @@ var _ = Describe("Tenant isolation", Ordered, ContinueOnFailure, func() {
 		}
 	})
 })
-
