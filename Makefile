@@ -102,3 +102,10 @@ uninstall-crd: ## Delete the Tenant CRD and with it every Tenant (run undeploy f
 .PHONY: docker-build
 docker-build: ## Build the container image (needs a Docker engine).
 	docker build -t $(IMG) .
+
+##@ Benchmark
+
+.PHONY: bench
+bench: k8s-bins build ## Scale benchmark against the raw-apply floor (BENCH_TENANTS, BENCH_SWEEP, BENCH_REPORT).
+	go build -o bin/bench ./test/bench
+	K8S_BIN_DIR=$(K8S_BIN_DIR) MANAGER_BIN=bin/manager ./bin/bench

@@ -166,3 +166,16 @@ func tail(b []byte, n int) string {
 	}
 	return string(b)
 }
+
+// PID is the operator's process ID, 0 when it is not running.
+func (o *Operator) PID() int {
+	if o == nil || o.cmd.Process == nil {
+		return 0
+	}
+	select {
+	case <-o.done:
+		return 0
+	default:
+		return o.cmd.Process.Pid
+	}
+}

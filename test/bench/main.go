@@ -1,0 +1,146 @@
+// Command bench is `make bench`: how Tenantry scales, measured against the
+// floor the API server sets on the same machine in the same run.
+//
+// For each size N it starts a fresh local control plane twice:
+//   - floor: server-side apply exactly the objects Tenantry would create for N
+//     Tenants (rendered by internal/render), as the operator's ServiceAccount,
+//     with the operator's client QPS/burst and concurrency: raw_s;
+//   - operator: run the manager binary as its ServiceAccount, create N Tenants,
+//     time until all are Ready at their generation: converge_s; then restart it
+//     and count its write requests (restart_writes), force a full resync and
+//     count again (resync_writes), delete 100 random children and time their
+//     restoration as seen by a watch (drift p50/p99), and read its peak RSS
+//     and CPU time from /proc.
+//
+// Environment: BENCH_TENANTS (default 100) or BENCH_SWEEP=100,300,1000;
+// BENCH_NAMESPACES (3); BENCH_QPS/BENCH_BURST (500/1000);
+// BENCH_CONCURRENCY (8); BENCH_DRIFT (100); BENCH_REPORT (file to write the
+// markdown report and its SVG plot to; none by default); BENCH_SMOKE=1 fails
+// unless restart and resync writes are zero.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type params struct {
+	namespaces  int
+	qps, burst  int
+	concurrency int
+	drift       int
+	binDir      string
+	manager     string
+	workDir     string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	sizes, err := intList(envOr("BENCH_SWEEP", envOr("BENCH_TENANTS", "100")))
+	if err != nil {
+		return err
+	}
+	p := params{
+		namespaces:  envInt("BENCH_NAMESPACES", 3),
+		qps:         envInt("BENCH_QPS", 500),
+		burst:       envInt("BENCH_BURST", 1000),
+		concurrency: envInt("BENCH_CONCURRENCY", 8),
+		drift:       envInt("BENCH_DRIFT", 100),
+		binDir:      envOr("K8S_BIN_DIR", "bin/k8s/1.37.2"),
+		manager:     envOr("MANAGER_BIN", "bin/manager"),
+	}
+	if p.workDir, err = os.MkdirTemp("", "tenantry-bench-"); err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(p.workDir) }()
+
+	var results []result
+	for _, n := range sizes {
+		res, err := benchSize(ctx, p, n)
+		if err != nil {
+			return fmt.Errorf("%d tenants: %w", n, err)
+		}
+		results = append(results, res)
+		fmt.Println(res.summary())
+	}
+	if path := os.Getenv("BENCH_REPORT"); path != "" {
+		if err := writeReport(path, p, results); err != nil {
+			return err
+		}
+		progress("report written to %s", path)
+	}
+	fmt.Println()
+	for _, r := range results {
+		fmt.Println(r.summary())
+	}
+	if os.Getenv("BENCH_SMOKE") == "1" {
+		for _, r := range results {
+			if r.restartWrites != 0 || r.resyncWrites != 0 {
+				return fmt.Errorf("idle writes must be zero: restart_writes=%d resync_writes=%d", r.restartWrites, r.resyncWrites)
+			}
+		}
+	}
+	return nil
+}
+
+// result holds the figures of one size.
+type result struct {
+	tenants, namespaces, objects int
+	rawS, convergeS              float64
+	restartWrites, resyncWrites  int
+	driftP50, driftP99           float64 // milliseconds
+	driftSamples                 int
+	rssMB, cpuS                  float64
+}
+
+func (r result) ratio() float64 { return r.convergeS / r.rawS }
+
+func (r result) summary() string {
+	return fmt.Sprintf("bench: tenants=%d namespaces=%d objects=%d raw_s=%.1f converge_s=%.1f ratio=%.2f restart_writes=%d resync_writes=%d drift_p50_ms=%.0f drift_p99_ms=%.0f rss_mb=%.0f cpu_s=%.1f",
+		r.tenants, r.namespaces, r.objects, r.rawS, r.convergeS, r.ratio(), r.restartWrites, r.resyncWrites, r.driftP50, r.driftP99, r.rssMB, r.cpuS)
+}
+
+func progress(format string, args ...any) {
+	fmt.Printf("[%s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(key string, def int) int {
+	v, err := strconv.Atoi(os.Getenv(key))
+	if err != nil || v <= 0 {
+		return def
+	}
+	return v
+}
+
+func intList(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad size %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
