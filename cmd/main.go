@@ -4,6 +4,8 @@ package main
 
 import (
 	"flag"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -14,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
@@ -32,6 +35,7 @@ func main() {
 		allowedRoles            string
 		defaultOwnerRole        string
 		resyncPeriod            time.Duration
+		pprofEnabled            bool
 	)
 	flag.BoolVar(&leaderElect, "leader-elect", false,
 		"Enable leader election so that only one replica reconciles at a time.")
@@ -50,6 +54,8 @@ func main() {
 		"ClusterRole bound to a Tenant's owners when spec.ownerClusterRole is empty.")
 	flag.DurationVar(&resyncPeriod, "resync-period", 10*time.Minute,
 		"How often (jittered by 10%) every Tenant is re-checked for drift watches could have missed; 0 disables.")
+	flag.BoolVar(&pprofEnabled, "pprof", false,
+		"Serve Go profiles at /debug/pprof/ on the metrics address.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -67,7 +73,7 @@ func main() {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   controller.CacheOptions(),
-		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                 metricsOptions(metricsAddr, pprofEnabled),
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "tenantry.tenantry.io",
@@ -96,6 +102,7 @@ func main() {
 		log.Error(err, "Unable to set up Tenant controller")
 		os.Exit(1)
 	}
+	metrics.Registry.MustRegister(&controller.QuotaCollector{Reader: mgr.GetCache()})
 	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
 
@@ -114,4 +121,17 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+func metricsOptions(addr string, pprofEnabled bool) metricsserver.Options {
+	opts := metricsserver.Options{BindAddress: addr}
+	if pprofEnabled {
+		opts.ExtraHandlers = map[string]http.Handler{
+			"/debug/pprof/":        http.HandlerFunc(pprof.Index),
+			"/debug/pprof/profile": http.HandlerFunc(pprof.Profile),
+			"/debug/pprof/heap":    pprof.Handler("heap"),
+			"/debug/pprof/allocs":  pprof.Handler("allocs"),
+		}
+	}
+	return opts
 }

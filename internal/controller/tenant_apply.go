@@ -3,11 +3,14 @@ package controller
 import (
 	"context"
 	"fmt"
+	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -45,6 +48,10 @@ func (r *TenantReconciler) ensureCached(ctx context.Context, s *scope, d render.
 // confirmed against the API server first, because the cache can be a step
 // behind our own last write and a false finding would write for nothing.
 func (r *TenantReconciler) ensure(ctx context.Context, s *scope, d render.Object, live client.Object, selected bool) (ensureResult, error) {
+	if live != nil && selected && r.verified.inSync(s, d, live) {
+		s.outcome.managed++
+		return resultOf(live), nil
+	}
 	expected := s.expectExisting(d)
 	direct := !selected && live != nil
 	if live == nil && expected {
@@ -71,6 +78,9 @@ func (r *TenantReconciler) ensure(ctx context.Context, s *scope, d render.Object
 	switch {
 	case !found:
 		res = resultOf(live)
+		if selected {
+			r.verified.mark(s, d, live.GetResourceVersion())
+		}
 	case !expected:
 		// A new object, a spec change or an adoption: not drift.
 		res, err = r.apply(ctx, s, d)
@@ -170,6 +180,7 @@ func (r *TenantReconciler) apply(ctx context.Context, s *scope, d render.Object)
 		return ensureResult{}, fmt.Errorf("apply %s: %w", d.Key(), err)
 	}
 	s.writes++
+	r.verified.mark(s, d, appliedResourceVersion(d.Apply))
 	logf.FromContext(ctx).V(1).Info("Applied "+d.Kind, "namespace", d.Namespace, "name", d.Name)
 	res := ensureResult{exists: true}
 	if ns, ok := d.Apply.(*corev1ac.NamespaceApplyConfiguration); ok && ns.Status != nil && ns.Status.Phase != nil {
@@ -200,4 +211,18 @@ func resultOf(live client.Object) ensureResult {
 
 func isTenants(obj client.Object, tenant string) bool {
 	return obj != nil && obj.GetLabels()[tenantryv1alpha1.TenantLabel] == tenant
+}
+
+// appliedResourceVersion reads the resourceVersion the server returned into
+// an applied configuration (every typed one embeds ObjectMetaApplyConfiguration).
+func appliedResourceVersion(ac runtime.ApplyConfiguration) string {
+	v := reflect.ValueOf(ac)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return ""
+	}
+	meta, ok := v.Elem().FieldByName("ObjectMetaApplyConfiguration").Interface().(*metav1ac.ObjectMetaApplyConfiguration)
+	if !ok || meta == nil || meta.ResourceVersion == nil {
+		return ""
+	}
+	return *meta.ResourceVersion
 }

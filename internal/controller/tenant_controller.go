@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -76,6 +77,8 @@ type TenantReconciler struct {
 	// written remembers the last status written per Tenant, so that a pass
 	// reading a Tenant the cache has not yet updated does not write it again.
 	written sync.Map // tenant name -> writtenStatus
+	// verified remembers object versions already found in sync.
+	verified verifiedObjects
 }
 
 // writtenStatus is a status this controller wrote and the resourceVersion
@@ -241,14 +244,43 @@ func TenantLabelSelector() labels.Selector {
 	return labels.NewSelector().Add(*req)
 }
 
-// CacheOptions restricts the cache of every managed kind to labelled objects.
-// managedFields are kept: drift attribution reads them.
+// CacheOptions restricts the cache of every managed kind to labelled objects,
+// so memory follows tenants, not cluster size, and keeps only what the
+// reconciler reads:
+//   - of managedFields, only tenantry's own entry, which compare-before-apply
+//     extracts; suspected drift is confirmed by a direct read, which brings
+//     every manager's entry for attribution;
+//   - no deep copy on read: the reconciler never mutates a managed object it
+//     read (Tenants, which it does mutate, keep the default).
 func CacheOptions() cache.Options {
 	byObject := map[client.Object]cache.ByObject{}
 	for _, obj := range managedTypes() {
-		byObject[obj] = cache.ByObject{Label: TenantLabelSelector()}
+		byObject[obj] = cache.ByObject{
+			Label:                 TenantLabelSelector(),
+			Transform:             keepOwnManagedFields,
+			UnsafeDisableDeepCopy: ptr.To(true),
+		}
 	}
 	return cache.Options{ByObject: byObject}
+}
+
+// keepOwnManagedFields drops the managedFields entries of other managers.
+func keepOwnManagedFields(in any) (any, error) {
+	obj, ok := in.(client.Object)
+	if !ok {
+		return in, nil // a tombstone: nothing to trim
+	}
+	mfs := obj.GetManagedFields()
+	own := mfs[:0:0]
+	for _, mf := range mfs {
+		if mf.Manager == tenantryv1alpha1.FieldManager && mf.Subresource == "" {
+			own = append(own, mf)
+		}
+	}
+	if len(own) != len(mfs) {
+		obj.SetManagedFields(own)
+	}
+	return obj, nil
 }
 
 // SetupWithManager registers indexes and watches: Tenants, every child kind

@@ -200,6 +200,7 @@ func (r *TenantReconciler) removeFinalizer(ctx context.Context, s *scope) error 
 	s.finalized = true
 	forgetTenantMetrics(s.tenant.Name)
 	r.written.Delete(s.tenant.Name)
+	r.verified.forget(s.tenant.Name)
 	logf.FromContext(ctx).Info("Removed finalizer; Tenant released its namespaces")
 	return nil
 }

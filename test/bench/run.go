@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -206,11 +207,35 @@ feed:
 }
 
 func operatorArgs(p params, resync time.Duration) []string {
-	return []string{
+	args := []string{}
+	if os.Getenv("BENCH_PROFILE") != "" {
+		args = append(args, "--pprof")
+	}
+	return append(args,
 		fmt.Sprintf("--kube-api-qps=%d", p.qps), fmt.Sprintf("--kube-api-burst=%d", p.burst),
 		fmt.Sprintf("--max-concurrent-reconciles=%d", p.concurrency),
-		"--resync-period=" + resync.String(), "--zap-log-level=error",
+		"--resync-period="+resync.String(), "--zap-log-level=error",
+	)
+}
+
+// saveHeapProfile writes the operator's heap profile (BENCH_PROFILE=dir).
+func saveHeapProfile(ctx context.Context, op *localcluster.Operator, path string) error {
+	url := strings.TrimSuffix(op.MetricsURL, "/metrics") + "/debug/pprof/heap"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
 	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	progress("heap profile written to %s", path)
+	return os.WriteFile(path, data, 0o644)
 }
 
 func operatorRun(ctx context.Context, p params, n int, res *result) error {
@@ -246,6 +271,11 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	res.convergeS = time.Since(start).Seconds()
 	progress("operator: %d Tenants Ready in %.1f s", n, res.convergeS)
 	stats.sample(op)
+	if dir := os.Getenv("BENCH_PROFILE"); dir != "" {
+		if err := saveHeapProfile(ctx, op, filepath.Join(dir, fmt.Sprintf("heap-%d.pprof", n))); err != nil {
+			return err
+		}
+	}
 	if err := op.Stop(); err != nil {
 		return err
 	}

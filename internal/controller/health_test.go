@@ -1,0 +1,171 @@
+package controller
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	lua "github.com/yuin/gopher-lua"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+)
+
+// healthCase is a Tenant in one state, with its status computed by the same
+// pure functions the reconciler uses, and the health GitOps tools must read.
+type healthCase struct {
+	name       string
+	generation int64
+	observed   int64 // observedGeneration the status carries
+	outcome    outcome
+	kstatus    status.Status
+	argo       string
+	argoMsg    string
+}
+
+func healthCases() []healthCase {
+	return []healthCase{{
+		name: "ready", generation: 2, observed: 2,
+		outcome: outcome{namespaces: active("a", "b"), managed: 9},
+		kstatus: status.CurrentStatus, argo: "Healthy", argoMsg: "2 namespaces and 9 objects in place",
+	}, {
+		name: "new generation not yet observed", generation: 3, observed: 2,
+		outcome: outcome{namespaces: active("a"), managed: 4},
+		kstatus: status.InProgressStatus, argo: "Progressing", argoMsg: "Waiting for the Tenantry operator to observe generation 3",
+	}, {
+		name: "reconciling after an error", generation: 1, observed: 1,
+		outcome: outcome{err: errors.New("etcdserver: request timed out")},
+		kstatus: status.InProgressStatus, argo: "Progressing", argoMsg: "ReconcileError: etcdserver: request timed out",
+	}, {
+		name: "waiting for a namespace", generation: 1, observed: 1,
+		outcome: outcome{namespaces: []tenantryv1alpha1.NamespaceStatus{{Name: "a", Phase: tenantryv1alpha1.NamespaceTerminating}}, progressing: []string{"namespace a"}},
+		kstatus: status.InProgressStatus, argo: "Progressing", argoMsg: "Progressing: Waiting for namespace a",
+	}, {
+		name: "stalled on a conflict", generation: 1, observed: 1,
+		outcome: outcome{namespaces: active("a"), stalled: []problem{{tenantryv1alpha1.ReasonNamespaceConflict, "Namespace conflict: b (namespace belongs to tenant x)"}}},
+		kstatus: status.FailedStatus, argo: "Degraded", argoMsg: "NamespaceConflict: Namespace conflict: b (namespace belongs to tenant x)",
+	}, {
+		name: "stalled on a forbidden role", generation: 4, observed: 4,
+		outcome: outcome{namespaces: active("a"), stalled: []problem{{tenantryv1alpha1.ReasonClusterRoleNotAllowed, "ClusterRole cluster-admin not allowed"}}},
+		kstatus: status.FailedStatus, argo: "Degraded", argoMsg: "ClusterRoleNotAllowed: ClusterRole cluster-admin not allowed",
+	}, {
+		name: "deleting", generation: 2, observed: 2,
+		outcome: outcome{deleting: true, progressing: []string{"namespace a"}},
+		kstatus: status.InProgressStatus, argo: "Progressing", argoMsg: "Deleting: Deleting namespace a",
+	}}
+}
+
+// tenantObject builds the Tenant as a GitOps tool reads it from the API.
+func tenantObject(t *testing.T, c healthCase) *unstructured.Unstructured {
+	t.Helper()
+	st := computeStatus(tenantryv1alpha1.TenantStatus{}, c.observed, c.outcome, t0)
+	if c.outcome.err != nil {
+		st.ObservedGeneration = c.observed
+	}
+	tn := &tenantryv1alpha1.Tenant{
+		TypeMeta:   metav1.TypeMeta{APIVersion: tenantryv1alpha1.GroupVersion.String(), Kind: "Tenant"},
+		ObjectMeta: metav1.ObjectMeta{Name: "t", Generation: c.generation},
+		Status:     st,
+	}
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &unstructured.Unstructured{Object: content}
+}
+
+// TestKstatusReadsTenantHealth: Flux (and anything using kstatus) reads a
+// Tenant's health from its conditions with no custom code.
+func TestKstatusReadsTenantHealth(t *testing.T) {
+	for _, c := range healthCases() {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := status.Compute(tenantObject(t, c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != c.kstatus {
+				t.Fatalf("kstatus = %s (%s), want %s", res.Status, res.Message, c.kstatus)
+			}
+		})
+	}
+}
+
+// TestArgoCDHealthScript runs config/argocd/health.lua the way Argo CD does:
+// the object as the global obj, the returned table's status and message.
+func TestArgoCDHealthScript(t *testing.T) {
+	script, err := os.ReadFile(filepath.Join(repoRootForTest(t), "config", "argocd", "health.lua"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := append(healthCases(), healthCase{
+		name: "no status yet", generation: 1, argo: "Progressing", argoMsg: "Waiting for the Tenantry operator to reconcile the Tenant",
+	}, healthCase{
+		name: "drift reported", generation: 1, observed: 1,
+		outcome: outcome{namespaces: active("a"), uncorrected: []finding{{key: "NetworkPolicy/a/tenantry-isolation"}}},
+		argo:    "Degraded", argoMsg: "DriftReported: Managed objects differ from the spec: NetworkPolicy/a/tenantry-isolation",
+	})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			obj := tenantObject(t, c)
+			if c.name == "no status yet" {
+				delete(obj.Object, "status")
+			}
+			L := lua.NewState(lua.Options{SkipOpenLibs: false})
+			defer L.Close()
+			L.SetGlobal("obj", toLua(L, obj.Object))
+			if err := L.DoString(string(script)); err != nil {
+				t.Fatal(err)
+			}
+			ret, ok := L.Get(-1).(*lua.LTable)
+			if !ok {
+				t.Fatalf("the script returned %v, not a table", L.Get(-1))
+			}
+			got, msg := ret.RawGetString("status").String(), ret.RawGetString("message").String()
+			if got != c.argo || msg != c.argoMsg {
+				t.Fatalf("health = %s %q, want %s %q", got, msg, c.argo, c.argoMsg)
+			}
+		})
+	}
+}
+
+// toLua converts JSON-like Go values to Lua values, lists as 1-based tables.
+func toLua(L *lua.LState, v any) lua.LValue {
+	switch x := v.(type) {
+	case map[string]any:
+		t := L.NewTable()
+		for k, val := range x {
+			t.RawSetString(k, toLua(L, val))
+		}
+		return t
+	case []any:
+		t := L.NewTable()
+		for _, val := range x {
+			t.Append(toLua(L, val))
+		}
+		return t
+	case string:
+		return lua.LString(x)
+	case bool:
+		return lua.LBool(x)
+	case int64:
+		return lua.LNumber(x)
+	case float64:
+		return lua.LNumber(x)
+	case nil:
+		return lua.LNil
+	}
+	return lua.LString("")
+}
+
+func repoRootForTest(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
