@@ -9,6 +9,7 @@ IMG ?= ghcr.io/tenantry/tenantry:v0.1.0
 TOOLS := go tool -modfile=$(CURDIR)/hack/tools/go.mod
 CONTROLLER_GEN := $(TOOLS) controller-gen
 GOLANGCI_LINT := $(TOOLS) golangci-lint
+HELM := go tool -modfile=$(CURDIR)/hack/helm/go.mod helm
 
 export KUBEBUILDER_ASSETS := $(K8S_BIN_DIR)
 
@@ -24,8 +25,12 @@ help: ## Show the targets.
 ##@ Development
 
 .PHONY: manifests
-manifests: ## Generate the CRD and the operator's ClusterRole from the Go markers.
+manifests: ## Generate the CRD and the operator's ClusterRole from the Go markers; copy them (and the policy) into the Helm chart.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	cp config/crd/bases/tenantry.io_tenants.yaml charts/tenantry/crds/
+	cp config/rbac/role.yaml charts/tenantry/files/manager-role.yaml
+	cp config/rbac/leader_election_role.yaml config/rbac/tenant_editor_role.yaml config/rbac/tenant_viewer_role.yaml charts/tenantry/files/
+	cp config/policies/protect_managed_objects.yaml charts/tenantry/files/
 
 .PHONY: generate
 generate: ## Generate DeepCopy methods.
@@ -48,7 +53,8 @@ verify: ## Fail when generated files or go.mod are stale.
 	$(MAKE) manifests generate
 	go mod tidy
 	cd hack/tools && go mod tidy
-	@git diff --exit-code -- api config go.mod go.sum hack/tools/go.mod hack/tools/go.sum || \
+	cd hack/helm && go mod tidy
+	@git diff --exit-code -- api config charts go.mod go.sum hack/tools/go.mod hack/tools/go.sum hack/helm/go.mod hack/helm/go.sum || \
 		{ echo "Generated files or go.mod are stale: run 'make manifests generate' and 'go mod tidy' and commit."; exit 1; }
 
 ##@ Build

@@ -1,0 +1,199 @@
+// Package chart proves the Helm chart (default values) and config/default
+// install the same thing, so the two ways to install can never drift apart.
+package chart
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+)
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func run(t *testing.T, dir, name string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, stderr.String())
+	}
+	return out
+}
+
+func parse(t *testing.T, data []byte) map[string]*unstructured.Unstructured {
+	t.Helper()
+	out := map[string]*unstructured.Unstructured{}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	for {
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out
+			}
+			t.Fatal(err)
+		}
+		if obj == nil {
+			continue
+		}
+		u := &unstructured.Unstructured{Object: obj}
+		out[u.GetKind()+"/"+u.GetName()] = u
+	}
+}
+
+// rendered returns the objects of config/default and of the chart.
+func rendered(t *testing.T) (kustomize, helm map[string]*unstructured.Unstructured) {
+	t.Helper()
+	root := repoRoot(t)
+	kubectl := filepath.Join(root, "bin", "k8s", "1.37.2", "kubectl")
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		kubectl = filepath.Join(dir, "kubectl")
+	}
+	kustomize = parse(t, run(t, root, kubectl, "kustomize", "config/default"))
+	helm = parse(t, run(t, root, "go", "tool", "-modfile=hack/helm/go.mod", "helm", "template", "tenantry", "charts/tenantry",
+		"--namespace", "tenantry-system", "--include-crds", "--kube-version", "1.37.2"))
+	return kustomize, helm
+}
+
+func TestChartAndKustomizeInstallTheSameObjects(t *testing.T) {
+	kustomize, helm := rendered(t)
+
+	// Same kinds and names. The namespace is Helm's to create (--create-namespace).
+	var kKeys, hKeys []string
+	for k := range kustomize {
+		if !strings.HasPrefix(k, "Namespace/") {
+			kKeys = append(kKeys, k)
+		}
+	}
+	for k := range helm {
+		hKeys = append(hKeys, k)
+	}
+	slices.Sort(kKeys)
+	slices.Sort(hKeys)
+	if !reflect.DeepEqual(kKeys, hKeys) {
+		t.Fatalf("objects differ:\nkustomize %v\nhelm      %v", kKeys, hKeys)
+	}
+
+	same := func(key string, path ...string) {
+		t.Helper()
+		a, _, _ := unstructured.NestedFieldNoCopy(kustomize[key].Object, path...)
+		b, _, _ := unstructured.NestedFieldNoCopy(helm[key].Object, path...)
+		if a == nil || !reflect.DeepEqual(a, b) {
+			t.Errorf("%s %s differs:\nkustomize %v\nhelm      %v", key, strings.Join(path, "."), a, b)
+		}
+	}
+	for _, key := range kKeys {
+		switch kind := strings.Split(key, "/")[0]; kind {
+		case "CustomResourceDefinition", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
+			same(key, "spec")
+		case "ClusterRole", "Role":
+			same(key, "rules")
+		case "ClusterRoleBinding", "RoleBinding":
+			same(key, "roleRef")
+			same(key, "subjects")
+		case "Service":
+			same(key, "spec", "ports")
+			same(key, "spec", "selector")
+		case "ServiceAccount":
+			if kustomize[key].GetNamespace() != helm[key].GetNamespace() {
+				t.Errorf("%s namespace differs", key)
+			}
+		case "Deployment":
+			same(key, "spec", "selector")
+			same(key, "spec", "template", "spec", "securityContext")
+			same(key, "spec", "template", "spec", "serviceAccountName")
+			kc := container(t, kustomize[key])
+			hc := container(t, helm[key])
+			for _, field := range []string{"image", "command", "securityContext", "ports", "resources", "livenessProbe", "readinessProbe", "env"} {
+				if !reflect.DeepEqual(kc[field], hc[field]) {
+					t.Errorf("Deployment container %s differs:\nkustomize %v\nhelm      %v", field, kc[field], hc[field])
+				}
+			}
+			// Every flag config/default sets, the chart sets to the same value.
+			hArgs := hc["args"].([]any)
+			for _, a := range kc["args"].([]any) {
+				flag := a.(string)
+				if flag == "--leader-elect" {
+					flag = "--leader-elect=true"
+				}
+				if !slices.Contains(hArgs, any(flag)) {
+					t.Errorf("the chart does not pass %s (it passes %v)", flag, hArgs)
+				}
+			}
+		default:
+			t.Errorf("%s: no comparison defined for kind %s", key, kind)
+		}
+	}
+}
+
+func container(t *testing.T, u *unstructured.Unstructured) map[string]any {
+	t.Helper()
+	cs, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+	if len(cs) != 1 {
+		t.Fatalf("%s: want one container, got %d", u.GetName(), len(cs))
+	}
+	return cs[0].(map[string]any)
+}
+
+func TestChartFollowsValues(t *testing.T) {
+	root := repoRoot(t)
+	out := parse(t, run(t, root, "go", "tool", "-modfile=hack/helm/go.mod", "helm", "template", "acme", "charts/tenantry",
+		"--namespace", "platform", "--kube-version", "1.37.2",
+		"--set", "namePrefix=acme-tenantry-", "--set", "allowedClusterRoles={admin,view,tenant-developer}",
+		"--set", "podDisruptionBudget.enabled=true", "--set", "metrics.serviceMonitor.enabled=true"))
+	vap := out["ValidatingAdmissionPolicy/acme-tenantry-protect-managed-objects"]
+	if vap == nil {
+		t.Fatalf("policy not renamed: %v", keys(out))
+	}
+	vars, _, _ := unstructured.NestedSlice(vap.Object, "spec", "variables")
+	if got := vars[0].(map[string]any)["expression"]; got != "'system:serviceaccount:' + 'platform' + ':' + 'acme-tenantry-controller-manager'" {
+		t.Errorf("the policy must exempt this release's ServiceAccount, got %v", got)
+	}
+	if b := out["ValidatingAdmissionPolicyBinding/acme-tenantry-protect-managed-objects"]; b == nil || b.Object["spec"].(map[string]any)["policyName"] != "acme-tenantry-protect-managed-objects" {
+		t.Errorf("binding does not follow the policy's name")
+	}
+	rules, _, _ := unstructured.NestedSlice(out["ClusterRole/acme-tenantry-manager-role"].Object, "rules")
+	found := false
+	for _, r := range rules {
+		rule := r.(map[string]any)
+		if slices.Contains(rule["verbs"].([]any), any("bind")) {
+			found = reflect.DeepEqual(rule["resourceNames"], []any{"admin", "view", "tenant-developer"})
+		}
+	}
+	if !found {
+		t.Errorf("bind must follow allowedClusterRoles: %v", rules)
+	}
+	for _, k := range []string{"PodDisruptionBudget/acme-tenantry-controller-manager", "ServiceMonitor/acme-tenantry-controller-manager"} {
+		if out[k] == nil {
+			t.Errorf("%s missing: %v", k, keys(out))
+		}
+	}
+}
+
+func keys(m map[string]*unstructured.Unstructured) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
