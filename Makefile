@@ -48,13 +48,17 @@ vet: ## go vet.
 lint: ## golangci-lint (pinned in hack/tools).
 	$(GOLANGCI_LINT) run ./...
 
+.PHONY: docs
+docs: ## Generate the API reference (docs/api.md) from the CRD schema.
+	go run ./hack/apidocs config/crd/bases/tenantry.io_tenants.yaml docs/api.md
+
 .PHONY: verify
-verify: ## Fail when generated files or go.mod are stale.
-	$(MAKE) manifests generate
+verify: ## Fail when generated files (CRD, RBAC, deepcopy, chart copies, API docs) or go.mod are stale.
+	$(MAKE) manifests generate docs
 	go mod tidy
 	cd hack/tools && go mod tidy
 	cd hack/helm && go mod tidy
-	@git diff --exit-code -- api config charts go.mod go.sum hack/tools/go.mod hack/tools/go.sum hack/helm/go.mod hack/helm/go.sum || \
+	@git diff --exit-code -- api config charts docs/api.md go.mod go.sum hack/tools/go.mod hack/tools/go.sum hack/helm/go.mod hack/helm/go.sum || \
 		{ echo "Generated files or go.mod are stale: run 'make manifests generate' and 'go mod tidy' and commit."; exit 1; }
 
 ##@ Build
@@ -77,11 +81,16 @@ demo: k8s-bins build bin/demo ## Local control plane + operator + sample Tenants
 ##@ Test
 
 .PHONY: test
-test: k8s-bins build bin/demo test-unit test-envtest test-e2e ## Every test: unit, envtest, end to end.
+test: k8s-bins build bin/demo test-unit test-chart test-envtest test-e2e ## Every test: unit, chart, envtest, end to end.
 
 .PHONY: test-unit
 test-unit: ## Pure-logic tests (render, drift, status).
 	go test ./api/... ./internal/render/... ./internal/drift/... -count=1
+
+.PHONY: test-chart
+test-chart: ## Helm chart: lint, and the same objects as config/default.
+	$(HELM) lint --strict charts/tenantry
+	go test ./test/chart/... -count=1
 
 .PHONY: test-envtest
 test-envtest: ## Reconciler and API validation against a real kube-apiserver (envtest).
