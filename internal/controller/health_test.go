@@ -133,18 +133,18 @@ func TestArgoCDHealthScript(t *testing.T) {
 }
 
 // toLua converts JSON-like Go values to Lua values, lists as 1-based tables.
-func toLua(L *lua.LState, v any) lua.LValue {
+func toLua(state *lua.LState, v any) lua.LValue {
 	switch x := v.(type) {
 	case map[string]any:
-		t := L.NewTable()
+		t := state.NewTable()
 		for k, val := range x {
-			t.RawSetString(k, toLua(L, val))
+			t.RawSetString(k, toLua(state, val))
 		}
 		return t
 	case []any:
-		t := L.NewTable()
+		t := state.NewTable()
 		for _, val := range x {
-			t.Append(toLua(L, val))
+			t.Append(toLua(state, val))
 		}
 		return t
 	case string:

@@ -357,7 +357,7 @@ func waitAllReady(ctx context.Context, admin client.Client, n int, start time.Ti
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-	return errors.New("Tenants not Ready within 30 minutes")
+	return errors.New("the Tenants were not Ready within 30 minutes")
 }
 
 // scrape reads the operator's metrics.
