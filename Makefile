@@ -98,7 +98,7 @@ test-envtest: ## Reconciler and API validation against a real kube-apiserver (en
 
 .PHONY: test-e2e
 test-e2e: ## End to end against the local control plane, operator as its ServiceAccount.
-	go test ./test/e2e/... -count=1 -timeout 30m -v
+	go test ./test/e2e/... -count=1 -timeout 30m -v -args -ginkgo.no-color
 
 ##@ Deployment
 

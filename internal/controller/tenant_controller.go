@@ -191,6 +191,11 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, s *scope) error {
 		return err
 	}
 	s.writes++
+	if r.Recorder != nil {
+		for _, e := range transitions(t.Status, st) {
+			r.Recorder.Eventf(t, nil, e.eventType, e.reason, "Reconcile", "%s", e.note)
+		}
+	}
 	if rv, err := strconv.ParseUint(u.GetResourceVersion(), 10, 64); err == nil {
 		r.written.Store(t.Name, writtenStatus{resourceVersion: rv, status: st})
 	}

@@ -188,7 +188,7 @@ func setReconcilingCondition(st *tenantryv1alpha1.TenantStatus, o outcome, gener
 // or drifted, for the current generation.
 func setReadyCondition(st *tenantryv1alpha1.TenantStatus, o outcome, generation int64, now metav1.Time) {
 	status, reason, message := metav1.ConditionTrue, tenantryv1alpha1.ReasonReconciled,
-		fmt.Sprintf("%d namespaces and %d objects in place", countActive(o.namespaces), o.managed)
+		fmt.Sprintf("%s and %s in place", plural(int(countActive(o.namespaces)), "namespace"), plural(o.managed, "object"))
 	switch {
 	case o.err != nil:
 		status, reason, message = metav1.ConditionFalse, tenantryv1alpha1.ReasonReconcileError, errorMessage(o.err)
@@ -253,4 +253,38 @@ func ownedStatusConditions(conds []metav1.Condition) []metav1.Condition {
 		}
 	}
 	return out
+}
+
+// transitionEvent is an Event worth emitting for a status change.
+type transitionEvent struct {
+	eventType, reason, note string
+}
+
+// transitions returns the Events for notable condition changes between two
+// statuses: becoming Ready, losing Ready, and becoming Stalled (with the
+// reason). Unchanged conditions emit nothing, so a resync is silent.
+func transitions(prev, next tenantryv1alpha1.TenantStatus) []transitionEvent {
+	var out []transitionEvent
+	was, is := meta.FindStatusCondition(prev.Conditions, tenantryv1alpha1.ConditionReady), meta.FindStatusCondition(next.Conditions, tenantryv1alpha1.ConditionReady)
+	wasReady := was != nil && was.Status == metav1.ConditionTrue
+	if is != nil {
+		switch isReady := is.Status == metav1.ConditionTrue; {
+		case isReady && !wasReady:
+			out = append(out, transitionEvent{"Normal", "Ready", is.Message})
+		case !isReady && wasReady:
+			out = append(out, transitionEvent{"Warning", "NotReady", is.Reason + ": " + is.Message})
+		}
+	}
+	wasStalled, isStalled := meta.FindStatusCondition(prev.Conditions, tenantryv1alpha1.ConditionStalled), meta.FindStatusCondition(next.Conditions, tenantryv1alpha1.ConditionStalled)
+	if isStalled != nil && (wasStalled == nil || wasStalled.Reason != isStalled.Reason || wasStalled.Message != isStalled.Message) {
+		out = append(out, transitionEvent{"Warning", isStalled.Reason, isStalled.Message})
+	}
+	return out
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -205,3 +205,27 @@ func TestCorrectionLimiter(t *testing.T) {
 		t.Fatal("only one token refilled")
 	}
 }
+
+func TestTransitions(t *testing.T) {
+	ready := computeStatus(tenantryv1alpha1.TenantStatus{}, 1, outcome{namespaces: active("a"), managed: 3}, t0)
+	stalled := computeStatus(ready, 2, outcome{namespaces: active("a"), stalled: []problem{{tenantryv1alpha1.ReasonNamespaceConflict, "Namespace conflict: b"}}}, t1)
+	tests := []struct {
+		name       string
+		prev, next tenantryv1alpha1.TenantStatus
+		want       []transitionEvent
+	}{
+		{"becomes Ready", tenantryv1alpha1.TenantStatus{}, ready, []transitionEvent{{"Normal", "Ready", "1 namespace and 3 objects in place"}}},
+		{"nothing changed", ready, ready, nil},
+		{"stalls", ready, stalled, []transitionEvent{
+			{"Warning", "NotReady", "NamespaceConflict: Namespace conflict: b"},
+			{"Warning", "NamespaceConflict", "Namespace conflict: b"}}},
+		{"stays stalled", stalled, stalled, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := transitions(tt.prev, tt.next); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("got %v\nwant %v", got, tt.want)
+			}
+		})
+	}
+}
