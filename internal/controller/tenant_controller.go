@@ -75,7 +75,8 @@ type TenantReconciler struct {
 	limiter *correctionLimiter
 	now     func() time.Time
 	// written remembers the last status written per Tenant, so that a pass
-	// reading a Tenant the cache has not yet updated does not write it again.
+	// reading a Tenant the cache has not yet updated builds on that status
+	// (and does not write it again).
 	written sync.Map // tenant name -> writtenStatus
 	// verified remembers object versions already found in sync.
 	verified verifiedObjects
@@ -175,7 +176,7 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, s *scope) error {
 	t := s.tenant
 	st := computeStatus(t.Status, t.Generation, s.outcome, metav1.NewTime(r.now()))
 	recordTenantMetrics(t.Name, st)
-	if equality.Semantic.DeepEqual(st, t.Status) || r.alreadyWritten(t, st) {
+	if equality.Semantic.DeepEqual(st, t.Status) {
 		return nil
 	}
 	st.Conditions = ownedStatusConditions(st.Conditions)
@@ -202,23 +203,20 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, s *scope) error {
 	return nil
 }
 
-// alreadyWritten: this exact status was written by us after the version of
-// the Tenant the cache holds, i.e. the cache is behind our own write.
-// resourceVersions are compared as etcd revisions; anything unparsable
-// simply means "write".
-func (r *TenantReconciler) alreadyWritten(t *tenantryv1alpha1.Tenant, st tenantryv1alpha1.TenantStatus) bool {
+// useLatestStatus puts back the status this controller last wrote when the
+// cache has not caught up with that write yet, so that counters, drift
+// records and the next status build on the latest status, not a stale one.
+func (r *TenantReconciler) useLatestStatus(t *tenantryv1alpha1.Tenant) {
 	v, ok := r.written.Load(t.Name)
 	if !ok {
-		return false
+		return
 	}
 	w := v.(writtenStatus)
 	cached, err := strconv.ParseUint(t.ResourceVersion, 10, 64)
 	if err != nil || cached >= w.resourceVersion {
-		return false
+		return
 	}
-	own := st.DeepCopy()
-	own.Conditions = ownedStatusConditions(own.Conditions)
-	return equality.Semantic.DeepEqual(*own, w.status)
+	t.Status = *w.status.DeepCopy()
 }
 
 func recordTenantMetrics(tenant string, st tenantryv1alpha1.TenantStatus) {

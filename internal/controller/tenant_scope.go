@@ -39,6 +39,7 @@ type scope struct {
 }
 
 func (r *TenantReconciler) newScope(t *tenantryv1alpha1.Tenant) *scope {
+	r.useLatestStatus(t)
 	s := &scope{
 		tenant:       t,
 		opts:         r.renderOptions(),

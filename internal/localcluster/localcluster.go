@@ -202,13 +202,7 @@ func (c *Cluster) waitForAggregation(ctx context.Context, cs kubernetes.Interfac
 func (c *Cluster) Stop() error {
 	var errs []error
 	if c.kcm != nil && c.kcm.Process != nil {
-		_ = syscall.Kill(-c.kcm.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-c.kcmDone:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-c.kcm.Process.Pid, syscall.SIGKILL)
-			<-c.kcmDone
-		}
+		stopProcessGroup(c.kcm.Process.Pid, c.kcmDone, 10*time.Second)
 	}
 	if c.env != nil {
 		if err := c.env.Stop(); err != nil {
@@ -260,4 +254,16 @@ func FreePort() (int, error) {
 	}
 	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// stopProcessGroup sends SIGTERM to a process group, and SIGKILL if it has
+// not exited (done closed) within grace.
+func stopProcessGroup(pgid int, done <-chan struct{}, grace time.Duration) {
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(grace):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-done
+	}
 }

@@ -135,13 +135,7 @@ func (o *Operator) Stop() error {
 	if o == nil || o.cmd.Process == nil {
 		return nil
 	}
-	_ = syscall.Kill(-o.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-o.done:
-	case <-time.After(15 * time.Second):
-		_ = syscall.Kill(-o.cmd.Process.Pid, syscall.SIGKILL)
-		<-o.done
-	}
+	stopProcessGroup(o.cmd.Process.Pid, o.done, 15*time.Second)
 	return nil
 }
 

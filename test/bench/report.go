@@ -46,8 +46,17 @@ func writeReport(path string, p params, results []result) error {
 		fmt.Fprintln(&b, r.summary())
 	}
 	fmt.Fprintf(&b, "```\n")
+	// Hand-written analysis below the marker survives a re-run.
+	if old, err := os.ReadFile(path); err == nil {
+		if i := strings.Index(string(old), analysisMarker); i >= 0 {
+			b.WriteString("\n" + string(old[i:]))
+		}
+	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
+
+// analysisMarker starts the hand-written part of the report.
+const analysisMarker = "<!-- analysis: kept when the report is regenerated -->"
 
 func memTotal() string {
 	data, err := os.ReadFile("/proc/meminfo")
