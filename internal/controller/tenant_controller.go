@@ -152,19 +152,13 @@ func (r *TenantReconciler) run(ctx context.Context, s *scope, phases []phase) (c
 // retry (its blocker may be a namespace the cache cannot see change), and
 // the jittered periodic resync.
 func (r *TenantReconciler) nextCheck(s *scope) time.Duration {
-	next := s.requeueAfter
-	consider := func(d time.Duration) {
-		if d > 0 && (next == 0 || d < next) {
-			next = d
-		}
-	}
 	if len(s.outcome.stalled) > 0 || len(s.outcome.progressing) > 0 {
-		consider(stalledRetry)
+		s.requeue(stalledRetry)
 	}
 	if r.Config.ResyncPeriod > 0 {
-		consider(wait.Jitter(r.Config.ResyncPeriod, 0.1))
+		s.requeue(wait.Jitter(r.Config.ResyncPeriod, 0.1))
 	}
-	return next
+	return s.requeueAfter
 }
 
 // stalledRetry is how often a Stalled or waiting Tenant is re-checked.
