@@ -252,8 +252,8 @@ func TestDriftStormIsRateLimited(t *testing.T) {
 	if stormWrites > 7 || events > 7 {
 		t.Fatalf("storm not bounded: %d corrections, %d events for 40 rewrites", stormWrites, events)
 	}
-	if stormWrites < 5 {
-		t.Fatalf("only %d corrections: the burst should have corrected at once", stormWrites)
+	if stormWrites < 3 {
+		t.Fatalf("only %d corrections: the first rewrites should have been corrected at once", stormWrites)
 	}
 	// Once the storm stops, the correction comes when the next token is due.
 	g := NewWithT(t)

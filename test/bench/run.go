@@ -218,9 +218,9 @@ func operatorArgs(p params, resync time.Duration) []string {
 	)
 }
 
-// saveHeapProfile writes the operator's heap profile (BENCH_PROFILE=dir).
-func saveHeapProfile(ctx context.Context, op *localcluster.Operator, path string) error {
-	url := strings.TrimSuffix(op.MetricsURL, "/metrics") + "/debug/pprof/heap"
+// saveProfile writes one of the operator's pprof profiles (BENCH_PROFILE=dir).
+func saveProfile(ctx context.Context, op *localcluster.Operator, profile, path string) error {
+	url := strings.TrimSuffix(op.MetricsURL, "/metrics") + "/debug/pprof/" + profile
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -234,7 +234,7 @@ func saveHeapProfile(ctx context.Context, op *localcluster.Operator, path string
 	if err != nil {
 		return err
 	}
-	progress("heap profile written to %s", path)
+	progress("profile written to %s", path)
 	return os.WriteFile(path, data, 0o644)
 }
 
@@ -259,6 +259,13 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 
 	progress("operator: creating %d Tenants", n)
 	start := time.Now()
+	if dir := os.Getenv("BENCH_PROFILE"); dir != "" {
+		go func() {
+			if err := saveProfile(ctx, op, "profile?seconds=20", filepath.Join(dir, fmt.Sprintf("cpu-%d.pprof", n))); err != nil {
+				progress("cpu profile: %v", err)
+			}
+		}()
+	}
 	err = forEach(ctx, n, p.concurrency, func(i int) error {
 		return admin.Create(ctx, benchTenant(i, p.namespaces))
 	}, func(int) {})
@@ -272,7 +279,7 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	progress("operator: %d Tenants Ready in %.1f s", n, res.convergeS)
 	stats.sample(op)
 	if dir := os.Getenv("BENCH_PROFILE"); dir != "" {
-		if err := saveHeapProfile(ctx, op, filepath.Join(dir, fmt.Sprintf("heap-%d.pprof", n))); err != nil {
+		if err := saveProfile(ctx, op, "heap", filepath.Join(dir, fmt.Sprintf("heap-%d.pprof", n))); err != nil {
 			return err
 		}
 	}
