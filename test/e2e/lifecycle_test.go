@@ -30,6 +30,21 @@ var _ = Describe("Tenant lifecycle", func() {
 		Expect(out).To(MatchRegexp(`team-a\s+True\s+2\s+False`))
 	})
 
+	It("exports per-tenant metrics, quota usage summed over the tenant's namespaces", func(ctx SpecContext) {
+		waitReady(ctx, "team-a")
+		// The resource quota controller fills in status.hard; the collector sums it.
+		Eventually(func(g Gomega) {
+			text, err := operator.Metrics(ctx)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(text).To(ContainSubstring(`tenantry_tenant_ready{tenant="team-a"} 1`))
+			g.Expect(text).To(ContainSubstring(`tenantry_managed_objects{tenant="team-a"} 16`))
+			// 2 namespaces × requests.cpu "4" and pods "40".
+			g.Expect(text).To(ContainSubstring(`tenantry_tenant_quota_hard{resource="requests.cpu",tenant="team-a"} 8`))
+			g.Expect(text).To(ContainSubstring(`tenantry_tenant_quota_hard{resource="pods",tenant="team-a"} 80`))
+			g.Expect(text).To(ContainSubstring(`tenantry_tenant_quota_used{resource="pods",tenant="team-a"} 0`))
+		}).WithContext(ctx).Should(Succeed())
+	})
+
 	It("deletes namespaces with deletionPolicy Delete, and lets the Tenant go only once they are gone", func(ctx SpecContext) {
 		tn := &tenantryv1alpha1.Tenant{
 			ObjectMeta: metav1.ObjectMeta{Name: "doomed"},
