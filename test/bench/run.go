@@ -278,6 +278,7 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	res.convergeS = time.Since(start).Seconds()
 	progress("operator: %d Tenants Ready in %.1f s", n, res.convergeS)
 	stats.sample(op)
+	progress("operator: peak RSS while converging %.0f MB", stats.peakRSSMB)
 	if dir := os.Getenv("BENCH_PROFILE"); dir != "" {
 		if err := saveProfile(ctx, op, "heap", filepath.Join(dir, fmt.Sprintf("heap-%d.pprof", n))); err != nil {
 			return err
@@ -328,7 +329,8 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	if err := measureDrift(ctx, c, admin, p, n, res); err != nil {
 		return err
 	}
-	stats.sample(op)
+	restartPeak := stats.sample(op)
+	progress("operator: peak RSS of the restarted operator %.0f MB", restartPeak)
 	res.rssMB, res.cpuS = stats.peakRSSMB, stats.cpuS
 	return nil
 }
@@ -538,17 +540,20 @@ type procStats struct {
 	seen      map[int]float64
 }
 
-// sample reads VmHWM (peak RSS) and utime+stime of the operator's process.
-func (s *procStats) sample(op *localcluster.Operator) {
+// sample reads VmHWM (peak RSS) and utime+stime of the operator's process,
+// and returns that process's peak RSS in MB.
+func (s *procStats) sample(op *localcluster.Operator) float64 {
 	pid := op.PID()
 	if pid == 0 {
-		return
+		return 0
 	}
+	var peak float64
 	if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
 		for _, line := range strings.Split(string(status), "\n") {
 			if strings.HasPrefix(line, "VmHWM:") {
 				if kb, err := strconv.ParseFloat(strings.Fields(line)[1], 64); err == nil {
-					s.peakRSSMB = max(s.peakRSSMB, kb/1024)
+					peak = kb / 1024
+					s.peakRSSMB = max(s.peakRSSMB, peak)
 				}
 			}
 		}
@@ -567,4 +572,5 @@ func (s *procStats) sample(op *localcluster.Operator) {
 			s.seen[pid] = cpu
 		}
 	}
+	return peak
 }
