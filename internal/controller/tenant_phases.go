@@ -81,13 +81,8 @@ func (r *TenantReconciler) markDeleting(_ context.Context, s *scope) error {
 // namespaces that left the spec (released or deleted per deletionPolicy),
 // then children in them and children the spec dropped.
 func (r *TenantReconciler) prune(ctx context.Context, s *scope) error {
-	listed := map[string]bool{}
-	if !s.outcome.deleting {
-		for _, ns := range s.tenant.Spec.Namespaces {
-			listed[ns.Name] = true
-		}
-	}
-	deleting, err := r.pruneNamespaces(ctx, s, listed)
+	listed := s.listedNamespaces()
+	deleting, err := r.deleteNamespaces(ctx, s, listed)
 	if err != nil {
 		return err
 	}
@@ -129,11 +124,11 @@ func (r *TenantReconciler) shouldPrune(s *scope, item client.Object, listed, del
 	return true
 }
 
-// pruneNamespaces handles tenant namespaces not in listed: Retain releases
-// them (children are pruned by the caller, then our labels go), Delete
-// deletes them. It returns the namespaces being deleted; while any exists,
-// a deleted Tenant keeps its finalizer.
-func (r *TenantReconciler) pruneNamespaces(ctx context.Context, s *scope, listed map[string]bool) (map[string]bool, error) {
+// deleteNamespaces deletes the tenant namespaces not in listed when the
+// deletionPolicy is Delete (with Retain, releaseNamespaces lets them go after
+// their children are pruned). It returns the namespaces being deleted; while
+// any exists, a deleted Tenant keeps its finalizer.
+func (r *TenantReconciler) deleteNamespaces(ctx context.Context, s *scope, listed map[string]bool) (map[string]bool, error) {
 	items, err := r.listTenantObjects(ctx, &corev1.Namespace{}, s.tenant.Name)
 	if err != nil {
 		return nil, err
@@ -171,10 +166,9 @@ func (r *TenantReconciler) releaseNamespaces(ctx context.Context, s *scope) erro
 	if err != nil {
 		return err
 	}
+	listed := s.listedNamespaces()
 	for _, ns := range items {
-		listed := !s.outcome.deleting && slices.ContainsFunc(s.tenant.Spec.Namespaces,
-			func(n tenantryv1alpha1.TenantNamespace) bool { return n.Name == ns.GetName() })
-		if listed || s.tenant.Spec.DeletionPolicy == tenantryv1alpha1.DeletionPolicyDelete {
+		if listed[ns.GetName()] || s.tenant.Spec.DeletionPolicy == tenantryv1alpha1.DeletionPolicyDelete {
 			continue
 		}
 		if _, err := r.apply(ctx, s, render.ReleasedNamespace(ns.GetName())); err != nil {

@@ -82,3 +82,15 @@ func (s *scope) requeue(d time.Duration) {
 func (s *scope) stall(reason, message string) {
 	s.outcome.stalled = append(s.outcome.stalled, problem{reason: reason, message: message})
 }
+
+// listedNamespaces are the namespaces the Tenant keeps: those in its spec,
+// none once it is being deleted.
+func (s *scope) listedNamespaces() map[string]bool {
+	listed := map[string]bool{}
+	if !s.outcome.deleting {
+		for _, ns := range s.tenant.Spec.Namespaces {
+			listed[ns.Name] = true
+		}
+	}
+	return listed
+}
