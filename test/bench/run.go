@@ -304,6 +304,11 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	if res.restartWrites, err = writeRequests(ctx, op); err != nil {
 		return err
 	}
+	if dir := os.Getenv("BENCH_PROFILE"); dir != "" {
+		if err := saveProfile(ctx, op, "heap", filepath.Join(dir, fmt.Sprintf("heap-restart-%d.pprof", n))); err != nil {
+			return err
+		}
+	}
 	progress("operator: start-up pass done in %.1f s with %d write requests", time.Since(started).Seconds(), res.restartWrites)
 	afterStart, err := reconcileTotal(ctx, op)
 	if err != nil {
