@@ -74,6 +74,10 @@ k8s-bins: ## Build etcd, kube-apiserver, kube-controller-manager and kubectl fro
 bin/demo: $(shell find hack/demo internal -name '*.go' 2>/dev/null) go.mod
 	go build -o bin/demo ./hack/demo
 
+.PHONY: local-cluster
+local-cluster: k8s-bins ## Only the local control plane (kubeconfig in .local/kubeconfig), until Ctrl-C.
+	go run ./hack/localcluster -bin-dir $(K8S_BIN_DIR) -kubeconfig-out .local/kubeconfig
+
 .PHONY: demo
 demo: k8s-bins build bin/demo ## Local control plane + operator + sample Tenants (DEMO_EXIT=1 exits once Ready).
 	K8S_BIN_DIR=$(K8S_BIN_DIR) MANAGER_BIN=bin/manager ./bin/demo
@@ -84,7 +88,7 @@ demo: k8s-bins build bin/demo ## Local control plane + operator + sample Tenants
 test: k8s-bins build bin/demo test-unit test-chart test-envtest test-e2e ## Every test: unit, chart, envtest, end to end.
 
 .PHONY: test-unit
-test-unit: ## Pure-logic tests (render, drift, status).
+test-unit: ## Pure-logic packages (render, drift); the controller package's pure status tests run with test-envtest.
 	go test ./api/... ./internal/render/... ./internal/drift/... -count=1
 
 .PHONY: test-chart
