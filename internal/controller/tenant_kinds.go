@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -47,14 +48,22 @@ func kindInfoByName(name string) kindInfo {
 	panic("controller: unknown kind " + name)
 }
 
-func kindInfoOf(obj client.Object) kindInfo {
-	t := fmt.Sprintf("%T", obj)
+// kindsByType finds a kind from an object's Go type (prune asks for every
+// object it lists, on every pass).
+var kindsByType = func() map[reflect.Type]kindInfo {
+	m := make(map[reflect.Type]kindInfo, len(kinds))
 	for _, k := range kinds {
-		if fmt.Sprintf("%T", k.newObject()) == t {
-			return k
-		}
+		m[reflect.TypeOf(k.newObject())] = k
 	}
-	panic("controller: unmanaged type " + t)
+	return m
+}()
+
+func kindInfoOf(obj client.Object) kindInfo {
+	k, ok := kindsByType[reflect.TypeOf(obj)]
+	if !ok {
+		panic(fmt.Sprintf("controller: unmanaged type %T", obj))
+	}
+	return k
 }
 
 // kindName names the kind of a typed object (objects from the cache carry no TypeMeta).
