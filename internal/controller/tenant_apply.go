@@ -48,9 +48,18 @@ func (r *TenantReconciler) ensureCached(ctx context.Context, s *scope, d render.
 // confirmed against the API server first, because the cache can be a step
 // behind our own last write and a false finding would write for nothing.
 func (r *TenantReconciler) ensure(ctx context.Context, s *scope, d render.Object, live client.Object, selected bool) (ensureResult, error) {
-	if live != nil && selected && r.verified.inSync(s, d, live) {
-		s.outcome.managed++
-		return resultOf(live), nil
+	// Untouched objects, the common case, are recognised cheaply: a version
+	// already verified for these inputs, or values and owned fields as desired.
+	if live != nil && selected {
+		if r.verified.inSync(s, d, live) {
+			s.outcome.managed++
+			return resultOf(live), nil
+		}
+		if drift.InSync(d, live) {
+			r.verified.mark(s, d, live.GetResourceVersion())
+			s.outcome.managed++
+			return resultOf(live), nil
+		}
 	}
 	expected := s.expectExisting(d)
 	direct := !selected && live != nil

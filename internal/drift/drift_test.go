@@ -351,3 +351,47 @@ func TestManagersSortedAndUnique(t *testing.T) {
 		t.Fatalf("Manager() = %q", f.Manager())
 	}
 }
+
+// TestInSyncAgreesWithEvaluate: the quick test never calls an object in sync
+// that Evaluate finds drifted, on every kind and scenario; and it does call
+// untouched objects in sync (else it saves nothing).
+func TestInSyncAgreesWithEvaluate(t *testing.T) {
+	mutations := map[string]func(s *stored, field Path, hacked any){
+		"untouched":            nil,
+		"modified by intruder": func(s *stored, field Path, hacked any) { s.write("intruder", field, hacked) },
+		"managed-by removed":   func(s *stored, _ Path, _ any) { s.remove(labelPath(tenantryv1alpha1.ManagedByLabel)) },
+		"annotation by other":  func(s *stored, _ Path, _ any) { s.write("other", Path{"metadata", "annotations", "x"}, "y") },
+		"stale owned label": func(s *stored, _ Path, _ any) {
+			s.write(tenantryv1alpha1.FieldManager, Path{"metadata", "labels", "old"}, "v")
+		},
+		"value changed, owner kept": func(s *stored, field Path, hacked any) { setPath(s.content, field, hacked) },
+	}
+	for kind, d := range desiredObjects() {
+		for name, mutate := range mutations {
+			t.Run(kind+"/"+name, func(t *testing.T) {
+				s := storeApplied(t, d.obj)
+				if mutate != nil {
+					mutate(s, d.field, d.hacked)
+				}
+				live := s.object(t)
+				_, drifted, err := Evaluate(Observation{Desired: d.obj, Live: live, Selected: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				quick := InSync(d.obj, live)
+				if quick && drifted {
+					t.Fatal("InSync says in sync where Evaluate finds drift")
+				}
+				if (name == "untouched" || name == "annotation by other") && !quick {
+					t.Fatal("InSync must recognise an untouched object")
+				}
+				if name == "stale owned label" && quick {
+					t.Fatal("a field tenantry owns but no longer wants must send the object to a full comparison")
+				}
+				if name == "value changed, owner kept" && quick {
+					t.Fatal("a value that differs must be seen")
+				}
+			})
+		}
+	}
+}
