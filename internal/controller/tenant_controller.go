@@ -145,6 +145,7 @@ func (r *TenantReconciler) run(ctx context.Context, s *scope, phases []phase) (c
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	logf.FromContext(ctx).V(1).Info("Reconciled Tenant", "writes", s.writes, "managedObjects", s.outcome.managed)
 	return ctrl.Result{RequeueAfter: r.nextCheck(s)}, nil
 }
 
