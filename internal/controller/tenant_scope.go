@@ -32,7 +32,7 @@ type scope struct {
 
 	outcome      outcome
 	requeueAfter time.Duration
-	// writes counts API writes of the pass (for logs and tests).
+	// writes counts the API writes of the pass (logged at debug level).
 	writes int
 	// finalized: the finalizer is gone; there is no status left to write.
 	finalized bool
