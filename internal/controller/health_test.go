@@ -97,7 +97,7 @@ func TestKstatusReadsTenantHealth(t *testing.T) {
 // TestArgoCDHealthScript runs config/argocd/health.lua the way Argo CD does:
 // the object as the global obj, the returned table's status and message.
 func TestArgoCDHealthScript(t *testing.T) {
-	script, err := os.ReadFile(filepath.Join(repoRootForTest(t), "config", "argocd", "health.lua"))
+	script, err := os.ReadFile(filepath.Join(repoRoot, "config", "argocd", "health.lua"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,13 +159,4 @@ func toLua(state *lua.LState, v any) lua.LValue {
 		return lua.LNil
 	}
 	return lua.LString("")
-}
-
-func repoRootForTest(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
 }

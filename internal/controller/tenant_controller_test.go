@@ -55,7 +55,6 @@ func applies(delta map[string]int) (objects, status, other int) {
 }
 
 func TestCreateContentAndWriteBudget(t *testing.T) {
-	ctx := context.Background()
 	waitSettled(t, 500*time.Millisecond)
 	before := writes.snapshot()
 	tn := fullTenant("budget")
@@ -153,7 +152,6 @@ func TestCreateContentAndWriteBudget(t *testing.T) {
 	if q := get(t, &corev1.ResourceQuota{}, "budget-prod", "tenantry-compute").Spec.Hard["pods"]; q.String() != "20" {
 		t.Fatalf("quota not updated: %s", q.String())
 	}
-	_ = ctx
 }
 
 func TestRestartAndResyncWriteNothing(t *testing.T) {

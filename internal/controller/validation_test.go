@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -143,12 +144,7 @@ func repeatJSON(item string, n int) string {
 func manyNamespaces(n int) string {
 	parts := make([]string, n)
 	for i := range parts {
-		parts[i] = `{"name":"ns-` + strings.Repeat("x", 1) + itoa(i) + `"}`
+		parts[i] = fmt.Sprintf(`{"name":"ns-%d"}`, i)
 	}
 	return "[" + strings.Join(parts, ",") + "]"
-}
-
-func itoa(i int) string {
-	b, _ := json.Marshal(i)
-	return string(b)
 }

@@ -21,7 +21,7 @@ func controlPlaneProcesses() map[int]string {
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		var pid int
-		if _, err := fmtSscan(e.Name(), &pid); err != nil {
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil {
 			continue
 		}
 		comm, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
@@ -95,5 +95,3 @@ var _ = Describe("make demo", Ordered, func() {
 		Eventually(controlPlaneProcesses).WithTimeout(10*time.Second).Should(Equal(before), "processes left behind")
 	})
 })
-
-func fmtSscan(s string, pid *int) (int, error) { return fmt.Sscan(s, pid) }
