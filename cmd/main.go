@@ -36,11 +36,28 @@ func main() {
 		defaultOwnerRole        string
 		resyncPeriod            time.Duration
 		pprofEnabled            bool
+		leaseDuration           time.Duration
+		renewDeadline           time.Duration
+		retryPeriod             time.Duration
+		shutdownTimeout         time.Duration
 	)
 	flag.BoolVar(&leaderElect, "leader-elect", false,
 		"Enable leader election so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "",
 		"Namespace of the leader election Lease; required when running outside a pod.")
+	// Lease timings trade failover speed for tolerance of API server outages:
+	// the leader keeps trying to renew for renew-deadline before it steps
+	// down (and exits), so 30 s rides out an API server restart; a standby
+	// takes over at most lease-duration after a leader dies without
+	// releasing, and within retry-period of a clean release.
+	flag.DurationVar(&leaseDuration, "leader-election-lease-duration", 35*time.Second,
+		"How long a standby waits after the leader's last renewal before taking over.")
+	flag.DurationVar(&renewDeadline, "leader-election-renew-deadline", 30*time.Second,
+		"How long the leader retries renewing its lease before it steps down.")
+	flag.DurationVar(&retryPeriod, "leader-election-retry-period", 2*time.Second,
+		"How often leader election clients retry acquiring or renewing the lease.")
+	flag.DurationVar(&shutdownTimeout, "graceful-shutdown-timeout", 8*time.Second,
+		"How long in-flight reconciles may take to finish on SIGTERM; keep it below the pod's terminationGracePeriodSeconds.")
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080",
 		"Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081",
@@ -80,6 +97,10 @@ func main() {
 		LeaderElectionNamespace: leaderElectionNamespace,
 		// Step down promptly on SIGTERM so the next replica takes over at once.
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &leaseDuration,
+		RenewDeadline:                 &renewDeadline,
+		RetryPeriod:                   &retryPeriod,
+		GracefulShutdownTimeout:       &shutdownTimeout,
 	})
 	if err != nil {
 		log.Error(err, "Unable to create manager")

@@ -80,6 +80,8 @@ type TenantReconciler struct {
 	written sync.Map // tenant name -> writtenStatus
 	// verified remembers object versions already found in sync.
 	verified verifiedObjects
+	// failures holds each failing Tenant's streak of failed passes.
+	failures failureStreaks
 }
 
 // writtenStatus is a status this controller wrote and the resourceVersion
@@ -104,6 +106,9 @@ type writtenStatus struct {
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	t := &tenantryv1alpha1.Tenant{}
 	if err := r.Client.Get(ctx, req.NamespacedName, t); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !t.DeletionTimestamp.IsZero() {
@@ -133,6 +138,13 @@ func (r *TenantReconciler) run(ctx context.Context, s *scope, phases []phase) (c
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
 	if s.finalized {
+		return ctrl.Result{}, err
+	}
+	if err == nil {
+		r.failures.succeeded(s.tenant.Name)
+	} else if now := r.now(); !showError(err, r.failures.failed(s.tenant.Name, now), now) {
+		// A transient error, not yet persistent: retry with backoff and leave
+		// the status as it was, so conditions do not flap with error text.
 		return ctrl.Result{}, err
 	}
 	s.outcome.err = err
@@ -196,6 +208,12 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, s *scope) error {
 		r.written.Store(t.Name, writtenStatus{resourceVersion: rv, status: st})
 	}
 	return nil
+}
+
+// forget drops what the controller remembers of a Tenant that is gone.
+func (r *TenantReconciler) forget(name string) {
+	r.written.Delete(name)
+	r.failures.succeeded(name)
 }
 
 // useLatestStatus puts back the status this controller last wrote when the
