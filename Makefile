@@ -85,11 +85,18 @@ demo: k8s-bins build bin/demo ## Local control plane + operator + sample Tenants
 ##@ Test
 
 .PHONY: test
-test: k8s-bins build bin/demo test-unit test-chart test-envtest test-e2e ## Every test: unit, chart, envtest, end to end.
+test: k8s-bins build bin/demo test-unit fuzz test-chart test-envtest test-e2e ## Every test: unit, fuzzing (time-boxed), chart, envtest, end to end.
 
 .PHONY: test-unit
 test-unit: ## Pure-logic packages (render, drift); the controller package's pure status tests run with test-envtest.
 	go test ./api/... ./internal/render/... ./internal/drift/... -count=1
+
+FUZZTIME ?= 20s
+
+.PHONY: fuzz
+fuzz: ## Fuzz rendering and drift evaluation for FUZZTIME each (the seed corpus in testdata/fuzz also runs in test-unit).
+	go test ./internal/render -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	go test ./internal/drift -run '^$$' -fuzz '^FuzzEvaluate$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 .PHONY: test-chart
 test-chart: ## Helm chart: lint, and the same objects as config/default.

@@ -3,7 +3,6 @@ package v1alpha1
 import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -18,11 +17,8 @@ type TenantSpec struct {
 	// +required
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=32
-	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind in ['User', 'Group', 'ServiceAccount'])",message="spec.owners: kind must be one of User, Group, ServiceAccount"
-	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind != 'ServiceAccount' || (has(s.namespace) && size(s.__namespace__) > 0))",message="spec.owners: a ServiceAccount subject needs a namespace"
-	// +kubebuilder:validation:XValidation:rule="self.all(s, size(s.name) > 0)",message="spec.owners: name must not be empty"
 	// +listType=atomic
-	Owners []rbacv1.Subject `json:"owners"`
+	Owners []Subject `json:"owners"`
 
 	// ownerClusterRole is the ClusterRole bound to the owners in every tenant
 	// namespace (RoleBinding tenantry-owner). It must be one of the operator's
@@ -113,10 +109,14 @@ type TenantNamespace struct {
 	// +optional
 	// +kubebuilder:validation:MaxProperties=32
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('tenantry.io/') && !k.startsWith('pod-security.kubernetes.io/'))",message="labels under tenantry.io/ and pod-security.kubernetes.io/ are reserved; use spec.podSecurity"
-	Labels map[string]string `json:"labels,omitempty"`
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !format.qualifiedName().validate(k).hasValue())",message="label keys must be qualified names: an optional DNS subdomain prefix and '/', then at most 63 characters of alphanumerics, '-', '_' or '.', beginning and ending with an alphanumeric"
+	Labels map[string]LabelValue `json:"labels,omitempty"`
 
 	// annotations added to this namespace (on top of namespaceMetadata.annotations).
 	// +optional
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !format.qualifiedName().validate(k.lowerAscii()).hasValue())",message="annotation keys must be qualified names: an optional DNS subdomain prefix and '/', then at most 63 characters of alphanumerics, '-', '_' or '.', beginning and ending with an alphanumeric"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(self[k]) <= 2048)",message="annotation values must be at most 2048 characters, so that a namespace's annotations stay within the API server's 256 KiB limit"
 	Annotations map[string]string `json:"annotations,omitempty"`
 
 	// podSecurity overrides spec.podSecurity for this namespace, field by field.
@@ -131,10 +131,14 @@ type NamespaceMetadata struct {
 	// +optional
 	// +kubebuilder:validation:MaxProperties=64
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('tenantry.io/') && !k.startsWith('pod-security.kubernetes.io/'))",message="labels under tenantry.io/ and pod-security.kubernetes.io/ are reserved; use spec.podSecurity"
-	Labels map[string]string `json:"labels,omitempty"`
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !format.qualifiedName().validate(k).hasValue())",message="label keys must be qualified names: an optional DNS subdomain prefix and '/', then at most 63 characters of alphanumerics, '-', '_' or '.', beginning and ending with an alphanumeric"
+	Labels map[string]LabelValue `json:"labels,omitempty"`
 
 	// annotations added to every tenant namespace.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !format.qualifiedName().validate(k.lowerAscii()).hasValue())",message="annotation keys must be qualified names: an optional DNS subdomain prefix and '/', then at most 63 characters of alphanumerics, '-', '_' or '.', beginning and ending with an alphanumeric"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(self[k]) <= 2048)",message="annotation values must be at most 2048 characters, so that a namespace's annotations stay within the API server's 256 KiB limit"
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
@@ -191,12 +195,46 @@ type TenantRoleBinding struct {
 	// +required
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=32
-	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind in ['User', 'Group', 'ServiceAccount'])",message="subjects: kind must be one of User, Group, ServiceAccount"
-	// +kubebuilder:validation:XValidation:rule="self.all(s, s.kind != 'ServiceAccount' || (has(s.namespace) && size(s.__namespace__) > 0))",message="subjects: a ServiceAccount subject needs a namespace"
-	// +kubebuilder:validation:XValidation:rule="self.all(s, size(s.name) > 0)",message="subjects: name must not be empty"
 	// +listType=atomic
-	Subjects []rbacv1.Subject `json:"subjects"`
+	Subjects []Subject `json:"subjects"`
 }
+
+// Subject is a user, group or service account to bind, in the shape of an
+// RBAC subject (rbacv1.Subject). Its syntax is checked when the Tenant is
+// applied, so that no binding is refused later for it.
+// +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || (has(self.__namespace__) && size(self.__namespace__) > 0)",message="a ServiceAccount subject needs a namespace"
+// +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || !format.dns1123Subdomain().validate(self.name).hasValue()",message="a ServiceAccount subject's name must be a DNS subdomain (lowercase alphanumerics, '-' and '.')"
+// +kubebuilder:validation:XValidation:rule="!has(self.apiGroup) || self.apiGroup == (self.kind == 'ServiceAccount' ? '' : 'rbac.authorization.k8s.io')",message="apiGroup must be rbac.authorization.k8s.io for User and Group, and empty for ServiceAccount (or left out)"
+type Subject struct {
+	// kind of subject: User, Group or ServiceAccount.
+	// +required
+	// +kubebuilder:validation:Enum=User;Group;ServiceAccount
+	Kind string `json:"kind"`
+
+	// apiGroup: rbac.authorization.k8s.io for User and Group (the default
+	// when left out), empty for ServiceAccount.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	APIGroup string `json:"apiGroup,omitempty"`
+
+	// name of the user, group or service account.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	Name string `json:"name"`
+
+	// namespace of a ServiceAccount subject.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// LabelValue is the value of a label: empty, or at most 63 alphanumerics,
+// '-', '_' or '.', beginning and ending with an alphanumeric.
+// +kubebuilder:validation:MaxLength=63
+// +kubebuilder:validation:Pattern=`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`
+type LabelValue string
 
 // TenantResourceQuota becomes ResourceQuota tenantry-<name> in every tenant namespace.
 type TenantResourceQuota struct {

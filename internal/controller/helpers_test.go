@@ -23,7 +23,7 @@ func newTenant(name string, namespaces ...string) *tenantryv1alpha1.Tenant {
 	t := &tenantryv1alpha1.Tenant{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: tenantryv1alpha1.TenantSpec{
-			Owners: []rbacv1.Subject{{Kind: "Group", Name: name + "-admins", APIGroup: rbacv1.GroupName}},
+			Owners: []tenantryv1alpha1.Subject{{Kind: "Group", Name: name + "-admins", APIGroup: rbacv1.GroupName}},
 		},
 	}
 	for _, ns := range namespaces {

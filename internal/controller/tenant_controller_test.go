@@ -22,11 +22,11 @@ import (
 // owner + extra binding, isolation + extra policy) + cluster RBAC = 16 objects.
 func fullTenant(name string) *tenantryv1alpha1.Tenant {
 	tn := newTenant(name, name+"-dev", name+"-prod")
-	tn.Spec.Namespaces[0].Labels = map[string]string{"env": "dev"}
+	tn.Spec.Namespaces[0].Labels = map[string]tenantryv1alpha1.LabelValue{"env": "dev"}
 	tn.Spec.Namespaces[0].PodSecurity = &tenantryv1alpha1.PodSecurity{Enforce: tenantryv1alpha1.PodSecurityBaseline}
-	tn.Spec.NamespaceMetadata = &tenantryv1alpha1.NamespaceMetadata{Labels: map[string]string{"cost-center": "42"}}
+	tn.Spec.NamespaceMetadata = &tenantryv1alpha1.NamespaceMetadata{Labels: map[string]tenantryv1alpha1.LabelValue{"cost-center": "42"}}
 	tn.Spec.RoleBindings = []tenantryv1alpha1.TenantRoleBinding{{Name: "auditors", ClusterRole: "view",
-		Subjects: []rbacv1.Subject{{Kind: "Group", Name: "auditors"}}}}
+		Subjects: []tenantryv1alpha1.Subject{{Kind: "Group", Name: "auditors"}}}}
 	tn.Spec.ResourceQuotas = []tenantryv1alpha1.TenantResourceQuota{{Name: "compute",
 		Hard: corev1.ResourceList{"requests.cpu": resource.MustParse("0.5"), "pods": resource.MustParse("10")}}}
 	tn.Spec.LimitRange = &tenantryv1alpha1.TenantLimitRange{Limits: []corev1.LimitRangeItem{{
@@ -279,7 +279,7 @@ func TestConflictsAndAdoption(t *testing.T) {
 func TestForbiddenClusterRoleStallsAndBindsNothing(t *testing.T) {
 	tn := newTenant("escalate", "escalate-ns")
 	tn.Spec.RoleBindings = []tenantryv1alpha1.TenantRoleBinding{{Name: "root", ClusterRole: "cluster-admin",
-		Subjects: []rbacv1.Subject{{Kind: "User", Name: "mallory"}}}}
+		Subjects: []tenantryv1alpha1.Subject{{Kind: "User", Name: "mallory"}}}}
 	createTenant(t, tn)
 	got := waitCondition(t, tn.Name, tenantryv1alpha1.ConditionStalled, metav1.ConditionTrue, tenantryv1alpha1.ReasonClusterRoleNotAllowed)
 	want := "ClusterRole cluster-admin not allowed: this operator binds only admin, edit, view (--allowed-cluster-roles); no role binding was created or changed"

@@ -2,95 +2,55 @@ package controller
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
-)
 
-// validTenantYAML is the base every case changes one thing of.
-const validTenantYAML = `
-apiVersion: tenantry.io/v1alpha1
-kind: Tenant
-metadata:
-  name: valid
-spec:
-  owners:
-  - {kind: Group, name: admins, apiGroup: rbac.authorization.k8s.io}
-  namespaces:
-  - name: valid-a
-`
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/crdvalidation"
+	"github.com/tenantry/tenantry/internal/render"
+	"github.com/tenantry/tenantry/test/badtenants"
+	"github.com/tenantry/tenantry/test/tenantgen"
+)
 
 // TestValidationRefusesBadTenants: every invalid shape of the contract is
 // refused by the API server at create, with a message naming the field, and
-// nothing is stored.
+// nothing is stored; the valid Tenants at the same boundaries are accepted.
+// The in-process validator the fuzz targets use gives the same verdicts.
 func TestValidationRefusesBadTenants(t *testing.T) {
-	cases := []struct {
-		name string
-		set  string // YAML merged into the base spec (replaces top-level keys)
-		meta string // replaces metadata.name when set
-		want []string
-	}{
-		{name: "owners missing", set: `{"owners": null}`, want: []string{"spec.owners", "Required value"}},
-		{name: "owners empty", set: `{"owners": []}`, want: []string{"spec.owners", "should have at least 1 items"}},
-		{name: "owner kind invalid", set: `{"owners": [{"kind": "Robot", "name": "r2"}]}`, want: []string{"spec.owners", "kind must be one of User, Group, ServiceAccount"}},
-		{name: "owner ServiceAccount without namespace", set: `{"owners": [{"kind": "ServiceAccount", "name": "ci"}]}`, want: []string{"spec.owners", "ServiceAccount subject needs a namespace"}},
-		{name: "owner name empty", set: `{"owners": [{"kind": "User", "name": ""}]}`, want: []string{"spec.owners", "name must not be empty"}},
-		{name: "more than 32 owners", set: `{"owners": ` + repeatJSON(`{"kind":"User","name":"u"}`, 33) + `}`, want: []string{"spec.owners", "must have at most 32 items"}},
-		{name: "namespaces missing", set: `{"namespaces": null}`, want: []string{"spec.namespaces", "Required value"}},
-		{name: "namespaces empty", set: `{"namespaces": []}`, want: []string{"spec.namespaces", "should have at least 1 items"}},
-		{name: "namespace name not a DNS label", set: `{"namespaces": [{"name": "Team_A"}]}`, want: []string{"spec.namespaces[0].name", "should match"}},
-		{name: "namespace name too long", set: `{"namespaces": [{"name": "` + strings.Repeat("a", 64) + `"}]}`, want: []string{"spec.namespaces[0].name", "may not be more than 63"}},
-		{name: "duplicate namespace", set: `{"namespaces": [{"name": "dup"}, {"name": "dup"}]}`, want: []string{"spec.namespaces[1]", "Duplicate value"}},
-		{name: "more than 128 namespaces", set: `{"namespaces": ` + manyNamespaces(129) + `}`, want: []string{"spec.namespaces", "must have at most 128 items"}},
-		{name: "reserved label on a namespace", set: `{"namespaces": [{"name": "x", "labels": {"tenantry.io/tenant": "other"}}]}`, want: []string{"spec.namespaces[0].labels", "reserved"}},
-		{name: "PSA label smuggled through namespaceMetadata", set: `{"namespaceMetadata": {"labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}`, want: []string{"spec.namespaceMetadata.labels", "reserved"}},
-		{name: "unknown podSecurity level", set: `{"podSecurity": {"enforce": "lenient"}}`, want: []string{"spec.podSecurity.enforce", "Unsupported value", "lenient"}},
-		{name: "unknown per-namespace podSecurity level", set: `{"namespaces": [{"name": "x", "podSecurity": {"warn": "none"}}]}`, want: []string{"spec.namespaces[0].podSecurity.warn", "Unsupported value"}},
-		{name: "bad enforceVersion", set: `{"podSecurity": {"enforceVersion": "1.37"}}`, want: []string{"spec.podSecurity.enforceVersion", "should match"}},
-		{name: "roleBinding name not a DNS label", set: `{"roleBindings": [{"name": "Auditors!", "clusterRole": "view", "subjects": [{"kind": "Group", "name": "a"}]}]}`, want: []string{"spec.roleBindings[0].name", "should match"}},
-		{name: "duplicate roleBinding name", set: `{"roleBindings": [{"name": "a", "clusterRole": "view", "subjects": [{"kind": "Group", "name": "a"}]}, {"name": "a", "clusterRole": "edit", "subjects": [{"kind": "Group", "name": "b"}]}]}`, want: []string{"spec.roleBindings[1]", "Duplicate value"}},
-		{name: "roleBinding named owner (reserved)", set: `{"roleBindings": [{"name": "owner", "clusterRole": "view", "subjects": [{"kind": "Group", "name": "a"}]}]}`, want: []string{"spec.roleBindings", "reserved"}},
-		{name: "roleBinding subject kind invalid", set: `{"roleBindings": [{"name": "a", "clusterRole": "view", "subjects": [{"kind": "Team", "name": "a"}]}]}`, want: []string{"spec.roleBindings[0].subjects", "kind must be one of"}},
-		{name: "roleBinding without subjects", set: `{"roleBindings": [{"name": "a", "clusterRole": "view", "subjects": []}]}`, want: []string{"spec.roleBindings[0].subjects", "at least 1 items"}},
-		{name: "duplicate quota name", set: `{"resourceQuotas": [{"name": "q", "hard": {"pods": "1"}}, {"name": "q", "hard": {"pods": "2"}}]}`, want: []string{"spec.resourceQuotas[1]", "Duplicate value"}},
-		{name: "quota name not a DNS label", set: `{"resourceQuotas": [{"name": "Q.1", "hard": {"pods": "1"}}]}`, want: []string{"spec.resourceQuotas[0].name", "should match"}},
-		{name: "quota quantity invalid", set: `{"resourceQuotas": [{"name": "q", "hard": {"pods": "lots"}}]}`, want: []string{"spec.resourceQuotas[0].hard.pods", "should match"}},
-		{name: "quota without hard limits", set: `{"resourceQuotas": [{"name": "q", "hard": {}}]}`, want: []string{"spec.resourceQuotas[0].hard", "at least 1 properties"}},
-		{name: "duplicate policy name", set: `{"networkPolicy": {"policies": [{"name": "p", "spec": {"podSelector": {}}}, {"name": "p", "spec": {"podSelector": {}}}]}}`, want: []string{"spec.networkPolicy.policies[1]", "Duplicate value"}},
-		{name: "policy name not a DNS label", set: `{"networkPolicy": {"policies": [{"name": "-p", "spec": {"podSelector": {}}}]}}`, want: []string{"spec.networkPolicy.policies[0].name", "should match"}},
-		{name: "policy named isolation (reserved)", set: `{"networkPolicy": {"policies": [{"name": "isolation", "spec": {"podSelector": {}}}]}}`, want: []string{"spec.networkPolicy.policies", "reserved"}},
-		{name: "unknown isolation", set: `{"networkPolicy": {"isolation": "Cluster"}}`, want: []string{"spec.networkPolicy.isolation", "Unsupported value", "Cluster"}},
-		{name: "unknown deletionPolicy", set: `{"deletionPolicy": "Purge"}`, want: []string{"spec.deletionPolicy", "Unsupported value"}},
-		{name: "unknown adoptionPolicy", set: `{"adoptionPolicy": "Always"}`, want: []string{"spec.adoptionPolicy", "Unsupported value"}},
-		{name: "unknown driftPolicy", set: `{"driftPolicy": "Ignore"}`, want: []string{"spec.driftPolicy", "Unsupported value"}},
-		{name: "limitRange without limits", set: `{"limitRange": {"limits": []}}`, want: []string{"spec.limitRange.limits", "at least 1 items"}},
-		{name: "tenant name not a DNS label", meta: "team.a", want: []string{"metadata.name", "DNS label"}},
+	if len(badtenants.Invalid) < 20 {
+		t.Fatalf("the contract asks for at least 20 cases, have %d", len(badtenants.Invalid))
 	}
-	if len(cases) < 20 {
-		t.Fatalf("the contract asks for at least 20 cases, have %d", len(cases))
+	inProcess, err := crdvalidation.Tenants()
+	if err != nil {
+		t.Fatal(err)
 	}
 	ctx := context.Background()
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			obj := tenantFromYAML(t, validTenantYAML, tc.set)
-			if tc.meta != "" {
-				obj.SetName(tc.meta)
+	for _, tc := range badtenants.Invalid {
+		t.Run(tc.Name, func(t *testing.T) {
+			obj, err := tc.Tenant()
+			if err != nil {
+				t.Fatal(err)
 			}
-			err := k8s.Create(ctx, obj)
+			err = k8s.Create(ctx, obj.DeepCopy())
 			if err == nil {
 				_ = k8s.Delete(ctx, obj)
 				t.Fatal("invalid Tenant was accepted")
 			}
-			if !apierrors.IsInvalid(err) {
+			if !apierrors.IsInvalid(err) && !apierrors.IsRequestEntityTooLargeError(err) {
 				t.Fatalf("want an Invalid error, got %v", err)
 			}
-			for _, w := range tc.want {
+			for _, w := range tc.Want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error does not mention %q:\n%v", w, err)
 				}
@@ -100,51 +60,120 @@ func TestValidationRefusesBadTenants(t *testing.T) {
 			if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), got); !apierrors.IsNotFound(err) {
 				t.Fatalf("nothing may be stored for a refused Tenant, Get: %v", err)
 			}
+			if !apierrors.IsRequestEntityTooLargeError(err) && len(inProcess.Admit(obj)) == 0 {
+				t.Error("the in-process validator admits what the API server refuses")
+			}
 		})
 	}
-	// The base is valid: the table tests what it claims to.
-	ok := tenantFromYAML(t, validTenantYAML, "")
-	if err := k8s.Create(ctx, ok, client.DryRunAll); err != nil {
-		t.Fatalf("the valid base Tenant was refused: %v", err)
+	for _, tc := range badtenants.Valid {
+		t.Run("valid: "+tc.Name, func(t *testing.T) {
+			obj, err := tc.Tenant()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if errs := inProcess.Admit(obj.DeepCopy()); len(errs) > 0 {
+				t.Errorf("the in-process validator refuses a valid Tenant: %v", errs)
+			}
+			if err := k8s.Create(ctx, obj, client.DryRunAll); err != nil {
+				t.Fatalf("a valid Tenant was refused: %v", err)
+			}
+		})
 	}
 }
 
-// tenantFromYAML parses base and merges set (JSON) into its spec.
-func tenantFromYAML(t *testing.T, base, set string) *unstructured.Unstructured {
-	t.Helper()
-	obj := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(base), &obj.Object); err != nil {
+// TestRenderedObjectsPassServerValidation: generated Tenants (the fuzz seed
+// corpus and a fixed pseudo-random sample) get the same verdict from the API
+// server as from the in-process validator the fuzz targets trust, and every
+// object rendered for an admitted one passes the API server's own validation
+// of its kind (server-side dry run), so an admitted Tenant is never
+// half-applied for want of validation.
+func TestRenderedObjectsPassServerValidation(t *testing.T) {
+	inProcess, err := crdvalidation.Tenants()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if set != "" {
-		var patch map[string]any
-		if err := json.Unmarshal([]byte(set), &patch); err != nil {
-			t.Fatalf("case JSON: %v", err)
+	ctx := context.Background()
+	// Children are dry-run in one scratch namespace: dry runs store nothing,
+	// and the namespace a child lands in does not change its validation.
+	scratch := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "render-check"}}
+	if err := k8s.Create(ctx, scratch); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	inputs := fuzzCorpus(t, filepath.Join(repoRoot, "internal", "render", "testdata", "fuzz", "FuzzRender"))
+	r := rand.New(rand.NewPCG(7, 11))
+	for range 150 {
+		b := make([]byte, 20+r.IntN(180))
+		for i := range b {
+			b[i] = byte(r.IntN(256))
 		}
-		spec := obj.Object["spec"].(map[string]any)
-		for k, v := range patch {
-			if v == nil {
-				delete(spec, k)
-			} else {
-				spec[k] = v
+		inputs = append(inputs, b)
+	}
+	admitted := 0
+	for i, data := range inputs {
+		u := tenantgen.Tenant(data)
+		localErrs := inProcess.Admit(u.DeepCopy())
+		serverErr := k8s.Create(ctx, u.DeepCopy(), client.DryRunAll)
+		if (len(localErrs) == 0) != (serverErr == nil) {
+			t.Fatalf("input %d: in-process verdict %v, API server %v\n%v", i, localErrs, serverErr, u.Object)
+		}
+		if serverErr != nil {
+			continue
+		}
+		admitted++
+		tn := &tenantryv1alpha1.Tenant{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, tn); err != nil {
+			t.Fatal(err)
+		}
+		tn.UID = "0a1b2c3d-0000-4000-8000-000000000000"
+		for _, o := range render.Desired(tn, render.Options{DefaultOwnerClusterRole: "admin"}) {
+			if err := dryRunApply(ctx, o, scratch.Name); err != nil {
+				t.Errorf("input %d: %s refused by the API server: %v", i, o.Key(), err)
 			}
 		}
 	}
-	return obj
+	if admitted < 40 {
+		t.Fatalf("only %d of %d generated Tenants admitted: the sample proves little", admitted, len(inputs))
+	}
+	t.Logf("%d generated Tenants, %d admitted; their rendered objects all pass the API server's validation", len(inputs), admitted)
 }
 
-func repeatJSON(item string, n int) string {
-	parts := make([]string, n)
-	for i := range parts {
-		parts[i] = item
+// dryRunApply server-side applies o (children moved into namespace) without
+// storing it.
+func dryRunApply(ctx context.Context, o render.Object, namespace string) error {
+	u := &unstructured.Unstructured{}
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o.Apply)
+	if err != nil {
+		return err
 	}
-	return "[" + strings.Join(parts, ",") + "]"
+	u.Object = content
+	if o.Namespace != "" {
+		u.SetNamespace(namespace)
+	}
+	return k8s.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("render-check"), client.DryRunAll, client.ForceOwnership)
 }
 
-func manyNamespaces(n int) string {
-	parts := make([]string, n)
-	for i := range parts {
-		parts[i] = fmt.Sprintf(`{"name":"ns-%d"}`, i)
+// fuzzCorpus reads the []byte inputs of a Go fuzz corpus directory.
+func fuzzCorpus(t *testing.T, dir string) [][]byte {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return "[" + strings.Join(parts, ",") + "]"
+	var out [][]byte
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.SplitN(string(data), "\n", 3)
+		if len(lines) < 2 || !strings.HasPrefix(lines[1], "[]byte(") {
+			t.Fatalf("%s: not a []byte fuzz input", e.Name())
+		}
+		var b string
+		if _, err := fmt.Sscanf(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"), "%q", &b); err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		out = append(out, []byte(b))
+	}
+	return out
 }

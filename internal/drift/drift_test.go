@@ -27,8 +27,8 @@ func testTenant() *tenantryv1alpha1.Tenant {
 	return &tenantryv1alpha1.Tenant{
 		ObjectMeta: metav1.ObjectMeta{Name: "team-a", UID: "uid-1"},
 		Spec: tenantryv1alpha1.TenantSpec{
-			Owners:         []rbacv1.Subject{{Kind: "Group", Name: "team-a-admins"}},
-			Namespaces:     []tenantryv1alpha1.TenantNamespace{{Name: "team-a-dev", Labels: map[string]string{"env": "dev"}}},
+			Owners:         []tenantryv1alpha1.Subject{{Kind: "Group", Name: "team-a-admins"}},
+			Namespaces:     []tenantryv1alpha1.TenantNamespace{{Name: "team-a-dev", Labels: map[string]tenantryv1alpha1.LabelValue{"env": "dev"}}},
 			ResourceQuotas: []tenantryv1alpha1.TenantResourceQuota{{Name: "compute", Hard: corev1.ResourceList{"pods": resource.MustParse("10"), "requests.cpu": resource.MustParse("0.5")}}},
 			LimitRange: &tenantryv1alpha1.TenantLimitRange{Limits: []corev1.LimitRangeItem{{
 				Type: corev1.LimitTypeContainer, Default: corev1.ResourceList{"cpu": resource.MustParse("1")}}}},
@@ -201,6 +201,15 @@ func removePath(set map[string]any, path Path) {
 
 func (s *stored) object(t *testing.T) client.Object {
 	t.Helper()
+	obj, err := s.build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obj
+}
+
+// build returns the stored object as the API server would serve it.
+func (s *stored) build() (client.Object, error) {
 	var obj client.Object
 	switch s.kind {
 	case render.KindNamespace:
@@ -220,7 +229,7 @@ func (s *stored) object(t *testing.T) client.Object {
 	}
 	data, _ := json.Marshal(s.content)
 	if err := json.Unmarshal(data, obj); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var mfs []metav1.ManagedFieldsEntry
 	for _, m := range []string{tenantryv1alpha1.FieldManager, "intruder", "other"} {
@@ -236,7 +245,7 @@ func (s *stored) object(t *testing.T) client.Object {
 		mfs = append(mfs, metav1.ManagedFieldsEntry{Manager: m, Operation: op, APIVersion: "v1", FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(string(raw))})
 	}
 	obj.SetManagedFields(mfs)
-	return obj
+	return obj, nil
 }
 
 func TestEvaluateEveryKind(t *testing.T) {

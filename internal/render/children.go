@@ -102,7 +102,7 @@ func defaultLimitRangeItem(in corev1.LimitRangeItem) corev1.LimitRangeItem {
 	return item
 }
 
-func roleBinding(t *tenantryv1alpha1.Tenant, namespace, name, clusterRole string, subjects []rbacv1.Subject) Object {
+func roleBinding(t *tenantryv1alpha1.Tenant, namespace, name, clusterRole string, subjects []tenantryv1alpha1.Subject) Object {
 	ac := rbacv1ac.RoleBinding(name, namespace).
 		WithLabels(ManagedLabels(t.Name)).
 		WithOwnerReferences(ownerReference(t)).
@@ -117,7 +117,7 @@ func roleBinding(t *tenantryv1alpha1.Tenant, namespace, name, clusterRole string
 // subjectsApply converts subjects, filling in the API group the server
 // defaults: rbac.authorization.k8s.io for users and groups, none for
 // service accounts.
-func subjectsApply(subjects []rbacv1.Subject) []*rbacv1ac.SubjectApplyConfiguration {
+func subjectsApply(subjects []tenantryv1alpha1.Subject) []*rbacv1ac.SubjectApplyConfiguration {
 	out := make([]*rbacv1ac.SubjectApplyConfiguration, 0, len(subjects))
 	for _, s := range subjects {
 		ac := rbacv1ac.Subject().WithKind(s.Kind).WithName(s.Name)

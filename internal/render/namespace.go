@@ -69,11 +69,12 @@ func podSecurityLabels(ps tenantryv1alpha1.PodSecurity) map[string]string {
 // Namespace renders one tenant namespace. Tenantry owns only the labels and
 // annotations it sets; everything else on the namespace is left to others.
 func Namespace(t *tenantryv1alpha1.Tenant, ns tenantryv1alpha1.TenantNamespace) Object {
-	var metaLabels, metaAnnotations map[string]string
+	var metaLabels map[string]tenantryv1alpha1.LabelValue
+	var metaAnnotations map[string]string
 	if m := t.Spec.NamespaceMetadata; m != nil {
 		metaLabels, metaAnnotations = m.Labels, m.Annotations
 	}
-	labels := mergeMaps(metaLabels, ns.Labels,
+	labels := mergeMaps(labelStrings(metaLabels), labelStrings(ns.Labels),
 		podSecurityLabels(EffectivePodSecurity(t.Spec.PodSecurity, ns.PodSecurity)),
 		ManagedLabels(t.Name))
 	ac := corev1ac.Namespace(ns.Name).WithLabels(labels)
@@ -88,4 +89,13 @@ func Namespace(t *tenantryv1alpha1.Tenant, ns tenantryv1alpha1.TenantNamespace) 
 // namespace: applying an empty configuration removes what the manager owned.
 func ReleasedNamespace(name string) Object {
 	return Object{Kind: KindNamespace, Name: name, Apply: corev1ac.Namespace(name)}
+}
+
+// labelStrings converts a spec's labels to plain strings.
+func labelStrings(in map[string]tenantryv1alpha1.LabelValue) map[string]string {
+	out := make(map[string]string, len(in))
+	for k, v := range in {
+		out[k] = string(v)
+	}
+	return out
 }

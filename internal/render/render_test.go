@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -21,7 +20,7 @@ func baseTenant() *tenantryv1alpha1.Tenant {
 	return &tenantryv1alpha1.Tenant{
 		ObjectMeta: metav1.ObjectMeta{Name: "team-a", UID: "uid-1"},
 		Spec: tenantryv1alpha1.TenantSpec{
-			Owners:     []rbacv1.Subject{{Kind: "Group", Name: "team-a-admins"}},
+			Owners:     []tenantryv1alpha1.Subject{{Kind: "Group", Name: "team-a-admins"}},
 			Namespaces: []tenantryv1alpha1.TenantNamespace{{Name: "team-a-dev"}},
 		},
 	}
@@ -71,10 +70,10 @@ func TestNamespaceLabelsAndAnnotations(t *testing.T) {
 		name: "namespace metadata, per-namespace labels win, marks cannot be overridden",
 		mutate: func(t *tenantryv1alpha1.Tenant) {
 			t.Spec.NamespaceMetadata = &tenantryv1alpha1.NamespaceMetadata{
-				Labels:      map[string]string{"cost-center": "1", "env": "shared", "tenantry.io/tenant": "evil"},
+				Labels:      map[string]tenantryv1alpha1.LabelValue{"cost-center": "1", "env": "shared", "tenantry.io/tenant": "evil"},
 				Annotations: map[string]string{"a": "1", "b": "shared"},
 			}
-			t.Spec.Namespaces[0].Labels = map[string]string{"env": "dev"}
+			t.Spec.Namespaces[0].Labels = map[string]tenantryv1alpha1.LabelValue{"env": "dev"}
 			t.Spec.Namespaces[0].Annotations = map[string]string{"b": "ns"}
 		},
 		labels: map[string]any{
@@ -133,7 +132,7 @@ func TestChildren(t *testing.T) {
 	tn := baseTenant()
 	tn.Spec.RoleBindings = []tenantryv1alpha1.TenantRoleBinding{{
 		Name: "auditors", ClusterRole: "view",
-		Subjects: []rbacv1.Subject{{Kind: "Group", Name: "auditors"}, {Kind: "ServiceAccount", Name: "ci", Namespace: "ci"}},
+		Subjects: []tenantryv1alpha1.Subject{{Kind: "Group", Name: "auditors"}, {Kind: "ServiceAccount", Name: "ci", Namespace: "ci"}},
 	}}
 	tn.Spec.ResourceQuotas = []tenantryv1alpha1.TenantResourceQuota{{
 		Name: "compute", Hard: corev1.ResourceList{"requests.cpu": resource.MustParse("0.5"), "pods": resource.MustParse("10")},
@@ -305,7 +304,7 @@ func TestClusterRBAC(t *testing.T) {
 func TestDesiredIsDeterministic(t *testing.T) {
 	tn := baseTenant()
 	tn.Spec.Namespaces = append(tn.Spec.Namespaces, tenantryv1alpha1.TenantNamespace{Name: "team-a-prod"})
-	tn.Spec.NamespaceMetadata = &tenantryv1alpha1.NamespaceMetadata{Labels: map[string]string{"a": "1", "b": "2", "c": "3"}}
+	tn.Spec.NamespaceMetadata = &tenantryv1alpha1.NamespaceMetadata{Labels: map[string]tenantryv1alpha1.LabelValue{"a": "1", "b": "2", "c": "3"}}
 	first, _ := json.Marshal(objectsApply(Desired(tn, opts)))
 	for range 20 {
 		again, _ := json.Marshal(objectsApply(Desired(tn, opts)))

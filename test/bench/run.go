@@ -55,9 +55,9 @@ func benchTenant(i, namespaces int) *tenantryv1alpha1.Tenant {
 	t := &tenantryv1alpha1.Tenant{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: tenantryv1alpha1.TenantSpec{
-			Owners: []rbacv1.Subject{{Kind: "Group", Name: name + "-admins", APIGroup: rbacv1.GroupName}},
+			Owners: []tenantryv1alpha1.Subject{{Kind: "Group", Name: name + "-admins", APIGroup: rbacv1.GroupName}},
 			RoleBindings: []tenantryv1alpha1.TenantRoleBinding{{Name: "auditors", ClusterRole: "view",
-				Subjects: []rbacv1.Subject{{Kind: "Group", Name: name + "-auditors", APIGroup: rbacv1.GroupName}}}},
+				Subjects: []tenantryv1alpha1.Subject{{Kind: "Group", Name: name + "-auditors", APIGroup: rbacv1.GroupName}}}},
 			ResourceQuotas: []tenantryv1alpha1.TenantResourceQuota{
 				{Name: "compute", Hard: corev1.ResourceList{"requests.cpu": resource.MustParse("4"), "requests.memory": resource.MustParse("8Gi"), "pods": resource.MustParse("40")}},
 				{Name: "services", Hard: corev1.ResourceList{"services.nodeports": resource.MustParse("0")}},

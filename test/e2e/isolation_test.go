@@ -37,8 +37,8 @@ func isolationTenant(name, ns, ownerGroup string) *tenantryv1alpha1.Tenant {
 	return &tenantryv1alpha1.Tenant{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: tenantryv1alpha1.TenantSpec{
-			Owners:       []rbacv1.Subject{{Kind: "Group", Name: ownerGroup, APIGroup: rbacv1.GroupName}},
-			RoleBindings: []tenantryv1alpha1.TenantRoleBinding{{Name: "auditors", ClusterRole: "view", Subjects: []rbacv1.Subject{{Kind: "Group", Name: name + "-auditors"}}}},
+			Owners:       []tenantryv1alpha1.Subject{{Kind: "Group", Name: ownerGroup, APIGroup: rbacv1.GroupName}},
+			RoleBindings: []tenantryv1alpha1.TenantRoleBinding{{Name: "auditors", ClusterRole: "view", Subjects: []tenantryv1alpha1.Subject{{Kind: "Group", Name: name + "-auditors"}}}},
 			Namespaces:   []tenantryv1alpha1.TenantNamespace{{Name: ns}},
 			ResourceQuotas: []tenantryv1alpha1.TenantResourceQuota{
 				{Name: "compute", Hard: corev1.ResourceList{"pods": resource.MustParse("10"), "limits.cpu": resource.MustParse("4")}},

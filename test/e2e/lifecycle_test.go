@@ -49,7 +49,7 @@ var _ = Describe("Tenant lifecycle", func() {
 		tn := &tenantryv1alpha1.Tenant{
 			ObjectMeta: metav1.ObjectMeta{Name: "doomed"},
 			Spec: tenantryv1alpha1.TenantSpec{
-				Owners:         []rbacv1.Subject{{Kind: "User", Name: "d", APIGroup: rbacv1.GroupName}},
+				Owners:         []tenantryv1alpha1.Subject{{Kind: "User", Name: "d", APIGroup: rbacv1.GroupName}},
 				Namespaces:     []tenantryv1alpha1.TenantNamespace{{Name: "doomed-1"}, {Name: "doomed-2"}},
 				DeletionPolicy: tenantryv1alpha1.DeletionPolicyDelete,
 			},

@@ -1,0 +1,184 @@
+// Package badtenants is the table of Tenants the API server must refuse —
+// every invalid shape the API contract lists, plus label and annotation
+// syntax, size limits and name-length boundaries — with the words each
+// refusal must contain (the field, and why), and the valid Tenants at the
+// same boundaries that must be accepted. The envtest suite sends them
+// through the client, the e2e suite through kubectl.
+package badtenants
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+// Base is the valid Tenant every case changes one thing of.
+const Base = `
+apiVersion: tenantry.io/v1alpha1
+kind: Tenant
+metadata:
+  name: valid
+spec:
+  owners:
+  - {kind: Group, name: admins, apiGroup: rbac.authorization.k8s.io}
+  namespaces:
+  - name: valid-a
+`
+
+// Case is one change to Base.
+type Case struct {
+	Name string
+	// Set is a JSON object whose keys replace those of Base's spec (null deletes).
+	Set string
+	// Meta replaces metadata.name when set.
+	Meta string
+	// Want are the strings the refusal must contain.
+	Want []string
+}
+
+// Tenant returns Base with the case's change.
+func (c Case) Tenant() (*unstructured.Unstructured, error) {
+	obj := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(Base), &obj.Object); err != nil {
+		return nil, err
+	}
+	if c.Set != "" {
+		var patch map[string]any
+		if err := json.Unmarshal([]byte(c.Set), &patch); err != nil {
+			return nil, fmt.Errorf("case %q: %w", c.Name, err)
+		}
+		spec := obj.Object["spec"].(map[string]any)
+		for k, v := range patch {
+			if v == nil {
+				delete(spec, k)
+			} else {
+				spec[k] = v
+			}
+		}
+	}
+	if c.Meta != "" {
+		obj.SetName(c.Meta)
+	}
+	return obj, nil
+}
+
+// Invalid are the Tenants the API server must refuse.
+var Invalid = []Case{
+	{Name: "owners missing", Set: `{"owners": null}`, Want: []string{"spec.owners", "Required value"}},
+	{Name: "owners empty", Set: `{"owners": []}`, Want: []string{"spec.owners", "should have at least 1 items"}},
+	{Name: "owner kind invalid", Set: `{"owners": [{"kind": "Robot", "name": "r2"}]}`, Want: []string{"spec.owners[0].kind", "Unsupported value", "Robot"}},
+	{Name: "owner ServiceAccount without namespace", Set: `{"owners": [{"kind": "ServiceAccount", "name": "ci"}]}`, Want: []string{"spec.owners", "ServiceAccount subject needs a namespace"}},
+	{Name: "owner name empty", Set: `{"owners": [{"kind": "User", "name": ""}]}`, Want: []string{"spec.owners[0].name", "should be at least 1 chars long"}},
+	{Name: "more than 32 owners", Set: `{"owners": ` + repeatJSON(`{"kind":"User","name":"u"}`, 33) + `}`, Want: []string{"spec.owners", "must have at most 32 items"}},
+	{Name: "namespaces missing", Set: `{"namespaces": null}`, Want: []string{"spec.namespaces", "Required value"}},
+	{Name: "namespaces empty", Set: `{"namespaces": []}`, Want: []string{"spec.namespaces", "should have at least 1 items"}},
+	{Name: "namespace name not a DNS label", Set: `{"namespaces": [{"name": "Team_A"}]}`, Want: []string{"spec.namespaces[0].name", "should match"}},
+	{Name: "namespace name too long", Set: `{"namespaces": [{"name": "` + strings.Repeat("a", 64) + `"}]}`, Want: []string{"spec.namespaces[0].name", "may not be more than 63"}},
+	{Name: "duplicate namespace", Set: `{"namespaces": [{"name": "dup"}, {"name": "dup"}]}`, Want: []string{"spec.namespaces[1]", "Duplicate value"}},
+	{Name: "more than 128 namespaces", Set: `{"namespaces": ` + manyNamespaces(129) + `}`, Want: []string{"spec.namespaces", "must have at most 128 items"}},
+	{Name: "reserved label on a namespace", Set: `{"namespaces": [{"name": "x", "labels": {"tenantry.io/tenant": "other"}}]}`, Want: []string{"spec.namespaces[0].labels", "reserved"}},
+	{Name: "PSA label smuggled through namespaceMetadata", Set: `{"namespaceMetadata": {"labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}`, Want: []string{"spec.namespaceMetadata.labels", "reserved"}},
+	{Name: "unknown podSecurity level", Set: `{"podSecurity": {"enforce": "lenient"}}`, Want: []string{"spec.podSecurity.enforce", "Unsupported value", "lenient"}},
+	{Name: "unknown per-namespace podSecurity level", Set: `{"namespaces": [{"name": "x", "podSecurity": {"warn": "none"}}]}`, Want: []string{"spec.namespaces[0].podSecurity.warn", "Unsupported value"}},
+	{Name: "bad enforceVersion", Set: `{"podSecurity": {"enforceVersion": "1.37"}}`, Want: []string{"spec.podSecurity.enforceVersion", "should match"}},
+	{Name: "roleBinding name not a DNS label", Set: `{"roleBindings": [{"name": "Auditors!", "clusterRole": "view", "subjects": [{"kind": "Group", "name": "a"}]}]}`, Want: []string{"spec.roleBindings[0].name", "should match"}},
+	{Name: "duplicate roleBinding name", Set: `{"roleBindings": [{"name": "a", "clusterRole": "view", "subjects": [{"kind": "Group", "name": "a"}]}, {"name": "a", "clusterRole": "edit", "subjects": [{"kind": "Group", "name": "b"}]}]}`, Want: []string{"spec.roleBindings[1]", "Duplicate value"}},
+	{Name: "roleBinding named owner (reserved)", Set: `{"roleBindings": [{"name": "owner", "clusterRole": "view", "subjects": [{"kind": "Group", "name": "a"}]}]}`, Want: []string{"spec.roleBindings", "reserved"}},
+	{Name: "roleBinding subject kind invalid", Set: `{"roleBindings": [{"name": "a", "clusterRole": "view", "subjects": [{"kind": "Team", "name": "a"}]}]}`, Want: []string{"spec.roleBindings[0].subjects[0].kind", "Unsupported value", "Team"}},
+	{Name: "roleBinding without subjects", Set: `{"roleBindings": [{"name": "a", "clusterRole": "view", "subjects": []}]}`, Want: []string{"spec.roleBindings[0].subjects", "at least 1 items"}},
+	{Name: "duplicate quota name", Set: `{"resourceQuotas": [{"name": "q", "hard": {"pods": "1"}}, {"name": "q", "hard": {"pods": "2"}}]}`, Want: []string{"spec.resourceQuotas[1]", "Duplicate value"}},
+	{Name: "quota name not a DNS label", Set: `{"resourceQuotas": [{"name": "Q.1", "hard": {"pods": "1"}}]}`, Want: []string{"spec.resourceQuotas[0].name", "should match"}},
+	{Name: "quota quantity invalid", Set: `{"resourceQuotas": [{"name": "q", "hard": {"pods": "lots"}}]}`, Want: []string{"spec.resourceQuotas[0].hard.pods", "should match"}},
+	{Name: "quota without hard limits", Set: `{"resourceQuotas": [{"name": "q", "hard": {}}]}`, Want: []string{"spec.resourceQuotas[0].hard", "at least 1 properties"}},
+	{Name: "duplicate policy name", Set: `{"networkPolicy": {"policies": [{"name": "p", "spec": {"podSelector": {}}}, {"name": "p", "spec": {"podSelector": {}}}]}}`, Want: []string{"spec.networkPolicy.policies[1]", "Duplicate value"}},
+	{Name: "policy name not a DNS label", Set: `{"networkPolicy": {"policies": [{"name": "-p", "spec": {"podSelector": {}}}]}}`, Want: []string{"spec.networkPolicy.policies[0].name", "should match"}},
+	{Name: "policy named isolation (reserved)", Set: `{"networkPolicy": {"policies": [{"name": "isolation", "spec": {"podSelector": {}}}]}}`, Want: []string{"spec.networkPolicy.policies", "reserved"}},
+	{Name: "unknown isolation", Set: `{"networkPolicy": {"isolation": "Cluster"}}`, Want: []string{"spec.networkPolicy.isolation", "Unsupported value", "Cluster"}},
+	{Name: "unknown deletionPolicy", Set: `{"deletionPolicy": "Purge"}`, Want: []string{"spec.deletionPolicy", "Unsupported value"}},
+	{Name: "unknown adoptionPolicy", Set: `{"adoptionPolicy": "Always"}`, Want: []string{"spec.adoptionPolicy", "Unsupported value"}},
+	{Name: "unknown driftPolicy", Set: `{"driftPolicy": "Ignore"}`, Want: []string{"spec.driftPolicy", "Unsupported value"}},
+	{Name: "limitRange without limits", Set: `{"limitRange": {"limits": []}}`, Want: []string{"spec.limitRange.limits", "at least 1 items"}},
+	{Name: "tenant name not a DNS label", Meta: "team.a", Want: []string{"metadata.name", "DNS label"}},
+	// Label and annotation syntax: the namespace would be refused later, so
+	// the Tenant is refused now.
+	{Name: "label key with a space", Set: `{"namespaceMetadata": {"labels": {"bad key": "x"}}}`, Want: []string{"spec.namespaceMetadata.labels", "label keys must be qualified names"}},
+	{Name: "label key with an uppercase prefix", Set: `{"namespaces": [{"name": "x", "labels": {"Example.com/team": "x"}}]}`, Want: []string{"spec.namespaces[0].labels", "label keys must be qualified names"}},
+	{Name: "label key name part of 64 characters", Set: `{"namespaceMetadata": {"labels": {"` + strings.Repeat("k", 64) + `": "x"}}}`, Want: []string{"spec.namespaceMetadata.labels", "label keys must be qualified names"}},
+	{Name: "label value with a space", Set: `{"namespaceMetadata": {"labels": {"env": "not valid"}}}`, Want: []string{"spec.namespaceMetadata.labels.env", "should match"}},
+	{Name: "label value of 64 characters", Set: `{"namespaces": [{"name": "x", "labels": {"env": "` + strings.Repeat("v", 64) + `"}}]}`, Want: []string{"spec.namespaces[0].labels.env", "may not be more than 63"}},
+	{Name: "annotation key with two slashes", Set: `{"namespaceMetadata": {"annotations": {"a/b/c": "x"}}}`, Want: []string{"spec.namespaceMetadata.annotations", "annotation keys must be qualified names"}},
+	{Name: "annotation value over 2048 characters", Set: `{"namespaces": [{"name": "x", "annotations": {"note": "` + strings.Repeat("x", 2049) + `"}}]}`, Want: []string{"spec.namespaces[0].annotations", "annotation values must be at most 2048 characters"}},
+	{Name: "more than 64 namespace labels", Set: `{"namespaceMetadata": {"labels": ` + manyKeys(65) + `}}`, Want: []string{"spec.namespaceMetadata.labels", "must have at most 64 items"}},
+	// Subjects the RBAC API would refuse in the bindings.
+	{Name: "ServiceAccount owner with an invalid name", Set: `{"owners": [{"kind": "ServiceAccount", "name": "Bad_Name", "namespace": "ci"}]}`, Want: []string{"spec.owners", "ServiceAccount subject's name must be a DNS subdomain"}},
+	{Name: "ServiceAccount owner with an invalid namespace", Set: `{"owners": [{"kind": "ServiceAccount", "name": "deployer", "namespace": "CI"}]}`, Want: []string{"spec.owners[0].namespace", "should match"}},
+	{Name: "User owner with a foreign apiGroup", Set: `{"owners": [{"kind": "User", "name": "alice", "apiGroup": "example.com"}]}`, Want: []string{"spec.owners", "apiGroup must be rbac.authorization.k8s.io"}},
+	{Name: "roleBinding ServiceAccount subject with an apiGroup", Set: `{"roleBindings": [{"name": "ci", "clusterRole": "edit", "subjects": [{"kind": "ServiceAccount", "name": "ci", "namespace": "ci", "apiGroup": "rbac.authorization.k8s.io"}]}]}`, Want: []string{"spec.roleBindings[0].subjects", "apiGroup must be"}},
+	// Sizes and name-length boundaries.
+	{Name: "tenant name of 64 characters", Meta: strings.Repeat("t", 64), Want: []string{"metadata.name", "at most 63 characters"}},
+	{Name: "quota name of 55 characters (tenantry-<name> would pass 63)", Set: `{"resourceQuotas": [{"name": "` + strings.Repeat("q", 55) + `", "hard": {"pods": "1"}}]}`, Want: []string{"spec.resourceQuotas[0].name", "may not be more than 54"}},
+	{Name: "roleBinding name of 55 characters", Set: `{"roleBindings": [{"name": "` + strings.Repeat("r", 55) + `", "clusterRole": "view", "subjects": [{"kind": "Group", "name": "a"}]}]}`, Want: []string{"spec.roleBindings[0].name", "may not be more than 54"}},
+	{Name: "more than 16 quotas", Set: `{"resourceQuotas": ` + manyQuotas(17) + `}`, Want: []string{"spec.resourceQuotas", "must have at most 16 items"}},
+	{Name: "spec larger than the API server takes (3 MiB)", Set: `{"namespaces": ` + hugeNamespaces() + `}`, Want: []string{"entity too large"}},
+}
+
+// Valid are Tenants at the same boundaries that must be accepted.
+var Valid = []Case{
+	{Name: "the base"},
+	{Name: "tenant name of 63 characters", Meta: strings.Repeat("t", 63)},
+	{Name: "namespace name of 63 characters", Set: `{"namespaces": [{"name": "` + strings.Repeat("n", 63) + `"}]}`},
+	{Name: "quota name of 54 characters", Set: `{"resourceQuotas": [{"name": "` + strings.Repeat("q", 54) + `", "hard": {"pods": "1"}}]}`},
+	{Name: "prefixed label key, empty value, 63-character value", Set: `{"namespaceMetadata": {"labels": {"example.com/team": "", "env": "` + strings.Repeat("v", 63) + `"}}}`},
+	{Name: "annotation value of 2048 characters", Set: `{"namespaceMetadata": {"annotations": {"example.com/note": "` + strings.Repeat("x", 2048) + `"}}}`},
+	{Name: "ServiceAccount owner", Set: `{"owners": [{"kind": "ServiceAccount", "name": "deployer.v2", "namespace": "ci"}]}`},
+}
+
+func repeatJSON(item string, n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = item
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+func manyNamespaces(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf(`{"name":"ns-%d"}`, i)
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+func manyKeys(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf(`"k%d": "v"`, i)
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func manyQuotas(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf(`{"name":"q%d","hard":{"pods":"1"}}`, i)
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// hugeNamespaces is 128 namespaces, each within every per-field limit, that
+// together exceed the API server's 3 MiB request limit.
+func hugeNamespaces() string {
+	annotations := map[string]string{}
+	for i := range 32 {
+		annotations[fmt.Sprintf("example.com/note-%d", i)] = strings.Repeat("x", 2048)
+	}
+	var nss []map[string]any
+	for i := range 128 {
+		nss = append(nss, map[string]any{"name": fmt.Sprintf("huge-%d", i), "annotations": annotations})
+	}
+	data, _ := json.Marshal(nss)
+	return string(data)
+}
