@@ -50,6 +50,10 @@ const (
 	// ReasonClusterRoleNotAllowed: ownerClusterRole or a roleBindings clusterRole
 	// is not in the operator's --allowed-cluster-roles.
 	ReasonClusterRoleNotAllowed = "ClusterRoleNotAllowed"
+	// ReasonInvalidSpec: the API server refuses an object the spec asks for
+	// (a quota, limit range or network policy its own validation rejects);
+	// nothing of the new spec was applied.
+	ReasonInvalidSpec = "InvalidSpec"
 )
 
 // Reasons of the Drifted condition.

@@ -187,7 +187,8 @@ type requestCounter struct {
 
 func (c *requestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		if req.Method != http.MethodGet {
+		// Dry runs store nothing: they are not writes.
+		if req.Method != http.MethodGet && !req.URL.Query().Has("dryRun") {
 			c.mu.Lock()
 			if c.counts == nil {
 				c.counts = map[string]int{}

@@ -5,6 +5,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -82,6 +83,8 @@ type TenantReconciler struct {
 	verified verifiedObjects
 	// failures holds each failing Tenant's streak of failed passes.
 	failures failureStreaks
+	// accepted remembers passthrough content the API server accepted.
+	accepted acceptedContent
 }
 
 // writtenStatus is a status this controller wrote and the resourceVersion
@@ -132,6 +135,9 @@ func (r *TenantReconciler) run(ctx context.Context, s *scope, phases []phase) (c
 			break
 		}
 	}
+	if errors.Is(err, errHalt) {
+		err = nil
+	}
 	if apierrors.IsConflict(err) {
 		// Someone else moved the object on; a fresh pass sorts it out. A 409
 		// never reaches a condition message.
@@ -165,7 +171,8 @@ func (r *TenantReconciler) run(ctx context.Context, s *scope, phases []phase) (c
 // retry (its blocker may be a namespace the cache cannot see change), and
 // the jittered periodic resync.
 func (r *TenantReconciler) nextCheck(s *scope) time.Duration {
-	if len(s.outcome.stalled) > 0 || len(s.outcome.progressing) > 0 {
+	// A refused spec waits for a new spec, which brings its own event.
+	if (len(s.outcome.stalled) > 0 && !s.outcome.halted) || len(s.outcome.progressing) > 0 {
 		s.requeue(stalledRetry)
 	}
 	if r.Config.ResyncPeriod > 0 {

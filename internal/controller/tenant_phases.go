@@ -20,6 +20,7 @@ import (
 // normalPhases reconcile a live Tenant.
 func (r *TenantReconciler) normalPhases() []phase {
 	return []phase{
+		r.preflight,
 		r.checkClusterRoles,
 		r.reconcileNamespaces,
 		r.reconcileChildren,

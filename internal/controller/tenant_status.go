@@ -44,6 +44,9 @@ type outcome struct {
 	uncorrected []finding // drift left in place (Report mode, throttled or failed)
 	newRecords  []tenantryv1alpha1.DriftRecord
 	deleting    bool
+	// halted: the pass stopped before applying anything (the spec was
+	// refused); what is in place is as the previous status says.
+	halted bool
 }
 
 // finding is a drift finding as shown in status: object key and what changed.
@@ -70,6 +73,8 @@ func computeStatus(prev tenantryv1alpha1.TenantStatus, generation int64, o outco
 	st := *prev.DeepCopy()
 	if o.err == nil {
 		st.ObservedGeneration = generation
+	}
+	if o.err == nil && !o.halted {
 		st.Namespaces = o.namespaces
 		st.ManagedObjects = int32(o.managed)
 		st.NamespaceCount = countActive(o.namespaces)
@@ -122,8 +127,8 @@ func setDriftedCondition(st *tenantryv1alpha1.TenantStatus, o outcome, generatio
 	case len(o.corrected) > 0:
 		setCondition(st, generation, now, tenantryv1alpha1.ConditionDrifted, metav1.ConditionFalse,
 			tenantryv1alpha1.ReasonDriftCorrected, "Corrected: "+listFindings(o.corrected))
-	case o.err != nil:
-		// A failed pass learned nothing new about drift: keep what was there.
+	case o.err != nil || o.halted:
+		// A failed or halted pass learned nothing new about drift: keep what was there.
 		if meta.FindStatusCondition(st.Conditions, tenantryv1alpha1.ConditionDrifted) == nil {
 			setCondition(st, generation, now, tenantryv1alpha1.ConditionDrifted, metav1.ConditionFalse,
 				tenantryv1alpha1.ReasonNoDrift, "No drift found")
