@@ -61,6 +61,13 @@ type Cluster struct {
 	kcm *exec.Cmd
 	// kcmDone is closed when kube-controller-manager has exited.
 	kcmDone chan struct{}
+	output  io.Writer
+
+	// apiserver is kube-apiserver once StartAPIServer restarted it (until
+	// then envtest runs it); apiserverArgs its command line while stopped.
+	apiserver     *exec.Cmd
+	apiserverDone chan struct{}
+	apiserverArgs []string
 }
 
 // Start starts etcd, kube-apiserver and kube-controller-manager and writes an
@@ -90,7 +97,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if _, err := env.Start(); err != nil {
 		return nil, fmt.Errorf("localcluster: start etcd and kube-apiserver: %w", err)
 	}
-	c = &Cluster{env: env, BinDir: opts.BinDir}
+	c = &Cluster{env: env, BinDir: opts.BinDir, output: opts.Output}
 	defer func() {
 		if err != nil {
 			_ = c.Stop()
@@ -203,6 +210,9 @@ func (c *Cluster) Stop() error {
 	var errs []error
 	if c.kcm != nil && c.kcm.Process != nil {
 		stopProcessGroup(c.kcm.Process.Pid, c.kcmDone, 10*time.Second)
+	}
+	if c.apiserver != nil && c.apiserver.Process != nil {
+		stopProcessGroup(c.apiserver.Process.Pid, c.apiserverDone, 5*time.Second)
 	}
 	if c.env != nil {
 		if err := c.env.Stop(); err != nil {

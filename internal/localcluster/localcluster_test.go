@@ -75,4 +75,20 @@ func TestLocalClusterIsReal(t *testing.T) {
 		t.Fatalf("namespace with content was not deleted: %v", err)
 	}
 	t.Logf("namespace with content deleted in %s", time.Since(start).Round(time.Millisecond))
+
+	// The API server can be stopped and started again, etcd keeping the data.
+	stopStart := time.Now()
+	if err := c.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kube-apiserver stopped in %s", time.Since(stopStart).Round(time.Millisecond))
+	if _, err := admin.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err == nil {
+		t.Fatal("kube-apiserver still answers after StopAPIServer")
+	}
+	if err := c.StartAPIServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Fatalf("after the restart alice must still be forbidden (same certificates, same RBAC), got %v", err)
+	}
 }

@@ -173,3 +173,18 @@ func (o *Operator) PID() int {
 		return o.cmd.Process.Pid
 	}
 }
+
+// Signal sends sig to the operator process (not its process group).
+func (o *Operator) Signal(sig syscall.Signal) error {
+	if o == nil || o.cmd.Process == nil {
+		return errors.New("operator not started")
+	}
+	return o.cmd.Process.Signal(sig)
+}
+
+// Done is closed when the operator process has exited.
+func (o *Operator) Done() <-chan struct{} { return o.done }
+
+// ExitCode is the operator's exit code once Done is closed; -1 when killed
+// by a signal.
+func (o *Operator) ExitCode() int { return o.cmd.ProcessState.ExitCode() }
