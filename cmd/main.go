@@ -86,6 +86,8 @@ func main() {
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(qps), burst
 	cfg.UserAgent = "tenantry"
+	health := controller.NewAPIHealth()
+	cfg.Wrap(health.Wrap)
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
@@ -112,6 +114,7 @@ func main() {
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("tenantry"),
+		Health:    health,
 		Config: controller.Config{
 			AllowedClusterRoles:     splitList(allowedRoles),
 			DefaultOwnerClusterRole: defaultOwnerRole,

@@ -33,6 +33,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 	"github.com/tenantry/tenantry/internal/render"
@@ -72,6 +73,9 @@ type TenantReconciler struct {
 	// Recorder emits Kubernetes Events on Tenants.
 	Recorder events.EventRecorder
 	Config   Config
+	// Health parks reconciles while the API server is unreachable; it must
+	// wrap the transport of Client's REST config. Nil disables parking.
+	Health *APIHealth
 
 	limiter *correctionLimiter
 	now     func() time.Time
@@ -107,6 +111,9 @@ type writtenStatus struct {
 
 // Reconcile brings one Tenant's namespaces and objects to its spec.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if ok, wait := r.Health.admit(req.Name); !ok {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	t := &tenantryv1alpha1.Tenant{}
 	if err := r.Client.Get(ctx, req.NamespacedName, t); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -349,6 +356,9 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Config.MaxConcurrentReconciles)})
 	for _, obj := range managedTypes()[1:] {
 		b = b.Owns(obj)
+	}
+	if r.Health != nil {
+		b = b.WatchesRawSource(source.Channel(r.Health.wake, &handler.TypedEnqueueRequestForObject[*tenantryv1alpha1.Tenant]{}))
 	}
 	return b.Complete(r)
 }

@@ -43,14 +43,23 @@ func isTransient(err error) bool {
 	return errors.As(err, &netErr) && netErr.Timeout()
 }
 
-// showError decides whether a pass's error goes into the status: always for
-// errors that need a person, and for transient ones only once they have
-// lasted transientErrorGrace since the streak's first failure.
+// showError decides whether a pass's error goes into the status: at once
+// for errors no retry can heal (the API server refuses what was sent), and
+// otherwise only once the streak of failures has lasted transientErrorGrace.
+// That covers transient errors, and also Forbidden or NotFound, which a
+// restarting API server (RBAC caches not yet filled) or a race can return
+// for a moment; if they persist they are shown.
 func showError(err error, streakStart, now time.Time) bool {
 	if err == nil {
 		return false
 	}
-	return !isTransient(err) || now.Sub(streakStart) >= transientErrorGrace
+	return refusedAsSent(err) || now.Sub(streakStart) >= transientErrorGrace
+}
+
+// refusedAsSent: the request itself is wrong; sending it again fails again.
+func refusedAsSent(err error) bool {
+	return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsMethodNotSupported(err) ||
+		apierrors.IsNotAcceptable(err) || apierrors.IsUnsupportedMediaType(err) || apierrors.IsRequestEntityTooLargeError(err)
 }
 
 // failureStreaks remembers, per Tenant, when its current run of failed

@@ -50,6 +50,7 @@ func TestShowError(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	transient := apierrors.NewServiceUnavailable("down")
 	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "rolebindings"}, "a", errors.New("no"))
+	invalid := apierrors.NewInvalid(schema.GroupKind{Kind: "ResourceQuota"}, "a", nil)
 	if showError(nil, start, start.Add(time.Hour)) {
 		t.Error("no error shown")
 	}
@@ -59,8 +60,14 @@ func TestShowError(t *testing.T) {
 	if !showError(transient, start, start.Add(transientErrorGrace)) {
 		t.Error("a transient error is not shown once it has lasted the grace period")
 	}
-	if !showError(forbidden, start, start) {
-		t.Error("an error that needs a person is not shown at once")
+	if showError(forbidden, start, start.Add(time.Second)) {
+		t.Error("a Forbidden (as from a restarting API server) is shown before the grace period ends")
+	}
+	if !showError(forbidden, start, start.Add(transientErrorGrace)) {
+		t.Error("a persistent Forbidden is not shown")
+	}
+	if !showError(invalid, start, start) {
+		t.Error("a request the API server refuses as sent is not shown at once")
 	}
 }
 

@@ -98,7 +98,10 @@ func (r *TenantReconciler) reconcileNamespaces(ctx context.Context, s *scope) er
 			if ns != nil {
 				live = ns
 			}
-			res, err := r.ensure(ctx, s, desired, live, cached)
+			// Read past a cache that lags (a new namespace, informers
+			// relisting after an API server outage), a namespace with our
+			// label is still ours: only a missing label is a relabelling.
+			res, err := r.ensure(ctx, s, desired, live, cached || (ns != nil && isTenants(ns, t.Name)))
 			if err != nil {
 				return err
 			}

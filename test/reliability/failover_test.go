@@ -38,6 +38,7 @@ func TestFailoverOnKill(t *testing.T) {
 	resumed := waitReadyAtLeast(t, "kill", readyAtKill+1, 2*time.Minute)
 	done := waitReadyAtLeast(t, "kill", n, 3*time.Minute)
 	checkComplete(t, names, before)
+	assertNoDrift(t, names)
 	t.Logf("kill -9 of the leader with %d of %d Tenants Ready: lease taken over after %s (lease duration 35 s), "+
 		"progress resumed after %s, all %d Ready %s after the kill; %d namespaces that existed at the kill kept their UIDs",
 		readyAtKill, n, took.Sub(killed).Round(100*time.Millisecond), resumed.Sub(killed).Round(100*time.Millisecond),
@@ -84,6 +85,7 @@ func TestHandoverOnSIGTERM(t *testing.T) {
 	waitLeader(t, b)
 	done := waitReadyAtLeast(t, "term", n, 3*time.Minute)
 	checkComplete(t, names, before)
+	assertNoDrift(t, names)
 	t.Logf("SIGTERM to the leader with %d of %d Tenants Ready: it exited after %s (exit code 0), "+
 		"the standby held the lease %s after SIGTERM, all %d Ready %s after SIGTERM",
 		readyAtTerm, n, exited.Sub(termed).Round(10*time.Millisecond), took.Sub(termed).Round(10*time.Millisecond),

@@ -318,3 +318,17 @@ func requestsTotal(t *testing.T, op *localcluster.Operator) float64 {
 }
 
 var requestsLine = regexp.MustCompile(`(?m)^rest_client_requests_total\{[^}]*\} (\S+)$`)
+
+// assertNoDrift: no Tenant recorded drift (nobody touched their objects).
+func assertNoDrift(t *testing.T, names []string) {
+	t.Helper()
+	for _, name := range names {
+		var tn tenantryv1alpha1.Tenant
+		if err := admin.Get(context.Background(), client.ObjectKey{Name: name}, &tn); err != nil {
+			t.Fatal(err)
+		}
+		if tn.Status.DriftCorrections != 0 || len(tn.Status.Drift) != 0 {
+			t.Errorf("%s: drift recorded where nobody changed anything: %d corrections, %+v", name, tn.Status.DriftCorrections, tn.Status.Drift)
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package controller
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+)
+
+// APIHealth knows whether the API server answers, from every response and
+// transport error the operator's client sees (reconciles, informers, leader
+// election). While it does not, reconciles are parked instead of retried
+// one by one — with a thousand Tenants, per-item backoff alone would still
+// send tens of requests a second into a dead endpoint — and a single probe
+// reconcile goes out every probeInterval. The first answer from the server
+// wakes every parked Tenant at once, so recovery does not wait for backoff
+// that grew during the outage.
+type APIHealth struct {
+	mu        sync.Mutex
+	down      bool
+	nextProbe time.Time
+	parked    map[string]struct{}
+	wake      chan event.TypedGenericEvent[*tenantryv1alpha1.Tenant]
+	now       func() time.Time
+}
+
+// probeInterval is how often a parked operator lets one reconcile through.
+const probeInterval = 5 * time.Second
+
+// NewAPIHealth returns a tracker that believes the server is up.
+func NewAPIHealth() *APIHealth {
+	return &APIHealth{
+		parked: map[string]struct{}{},
+		wake:   make(chan event.TypedGenericEvent[*tenantryv1alpha1.Tenant], 1024),
+		now:    time.Now,
+	}
+}
+
+// Wrap observes a client transport: any HTTP response means the server is
+// up; a connection-level error means it may be down.
+func (h *APIHealth) Wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		resp, err := rt.RoundTrip(req)
+		switch {
+		case err == nil && resp.StatusCode != http.StatusServiceUnavailable:
+			h.up()
+		case err != nil && req.Context().Err() == nil && isTransient(err):
+			h.unreachable()
+		}
+		return resp, err
+	})
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+func (h *APIHealth) unreachable() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.down {
+		h.down, h.nextProbe = true, h.now().Add(probeInterval)
+	}
+}
+
+func (h *APIHealth) up() {
+	h.mu.Lock()
+	if !h.down {
+		h.mu.Unlock()
+		return
+	}
+	h.down = false
+	parked := h.parked
+	h.parked = map[string]struct{}{}
+	h.mu.Unlock()
+	for name := range parked {
+		t := &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		select {
+		case h.wake <- event.TypedGenericEvent[*tenantryv1alpha1.Tenant]{Object: t}:
+		default: // full: its own requeue brings it back
+		}
+	}
+}
+
+// admit says whether a reconcile of the Tenant may talk to the API server
+// now. When not, the Tenant is parked and wait says when to look again
+// (it is also woken when the server answers).
+func (h *APIHealth) admit(name string) (ok bool, wait time.Duration) {
+	if h == nil {
+		return true, 0
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.down {
+		return true, 0
+	}
+	now := h.now()
+	if !now.Before(h.nextProbe) {
+		h.nextProbe = now.Add(probeInterval) // this reconcile is the probe
+		return true, 0
+	}
+	h.parked[name] = struct{}{}
+	return false, h.nextProbe.Sub(now) + probeInterval
+}
+
+// Down says whether the API server is believed unreachable.
+func (h *APIHealth) Down() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.down
+}
