@@ -134,7 +134,11 @@ type runningOperator struct {
 	client client.Client
 }
 
-func startOperator(cfg Config) *runningOperator {
+func startOperator(cfg Config) *runningOperator { return startOperatorWith(cfg, nil) }
+
+// startOperatorWith starts the operator with wrap (when not nil) around its
+// transport, below the request counter and the API health tracker.
+func startOperatorWith(cfg Config, wrap func(http.RoundTripper) http.RoundTripper) *runningOperator {
 	if cfg.AllowedClusterRoles == nil {
 		cfg.AllowedClusterRoles = []string{"admin", "edit", "view"}
 	}
@@ -144,7 +148,13 @@ func startOperator(cfg Config) *runningOperator {
 	if cfg.MaxConcurrentReconciles == 0 {
 		cfg.MaxConcurrentReconciles = 4
 	}
-	mgr, err := ctrl.NewManager(operatorConfig(), ctrl.Options{
+	restCfg := operatorConfig()
+	if wrap != nil {
+		restCfg.Wrap(wrap)
+	}
+	health := NewAPIHealth()
+	restCfg.Wrap(health.Wrap)
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 scheme,
 		Cache:                  CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -157,6 +167,7 @@ func startOperator(cfg Config) *runningOperator {
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("tenantry"),
+		Health:    health,
 		Config:    cfg,
 	}
 	must(r.SetupWithManager(ctx, mgr))

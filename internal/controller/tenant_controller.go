@@ -128,7 +128,14 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		// Finalizer first, and nothing else: its update event brings us back.
 		patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		controllerutil.AddFinalizer(t, tenantryv1alpha1.Finalizer)
-		return ctrl.Result{}, ignoreConflict(r.Client.Patch(ctx, t, patch))
+		if err := r.Client.Patch(ctx, t, patch); apierrors.IsConflict(err) {
+			// Usually the Tenant changed and its event is on the way; but do
+			// not depend on it.
+			return ctrl.Result{RequeueAfter: time.Second}, nil
+		} else if err != nil {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{}, nil
 	}
 	return r.run(ctx, r.newScope(t), r.normalPhases())
 }
@@ -255,13 +262,6 @@ func recordTenantMetrics(tenant string, st tenantryv1alpha1.TenantStatus) {
 	}
 	tenantReady.WithLabelValues(tenant).Set(ready)
 	managedObjects.WithLabelValues(tenant).Set(float64(st.ManagedObjects))
-}
-
-func ignoreConflict(err error) error {
-	if apierrors.IsConflict(err) {
-		return nil
-	}
-	return err
 }
 
 // TenantLabelSelector selects every object Tenantry manages. The manager's
