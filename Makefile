@@ -85,7 +85,7 @@ demo: k8s-bins build bin/demo ## Local control plane + operator + sample Tenants
 ##@ Test
 
 .PHONY: test
-test: k8s-bins build bin/demo test-unit fuzz test-chart test-envtest test-e2e ## Every test: unit, fuzzing (time-boxed), chart, envtest, end to end.
+test: k8s-bins build bin/demo test-unit fuzz test-chart test-envtest test-e2e test-reliability ## Every test: unit, fuzzing (time-boxed), chart, envtest, end to end, reliability.
 
 .PHONY: test-unit
 test-unit: ## Pure-logic packages (render, drift); the controller package's pure status tests run with test-envtest.
@@ -110,6 +110,10 @@ test-envtest: ## Reconciler and API validation against a real kube-apiserver (en
 .PHONY: test-e2e
 test-e2e: ## End to end against the local control plane, operator as its ServiceAccount.
 	go test ./test/e2e/... -count=1 -timeout 30m -v -args -ginkgo.no-color
+
+.PHONY: test-reliability
+test-reliability: ## Failover, API server outage and the no-data-loss invariant on the local control plane (figures in the -v output).
+	go test ./test/reliability/... -count=1 -timeout 20m -v
 
 ##@ Deployment
 

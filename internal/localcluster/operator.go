@@ -28,6 +28,18 @@ func (c *Cluster) Kubectl(ctx context.Context, args ...string) (string, error) {
 	return out.String(), nil
 }
 
+// KubectlStdin runs kubectl as the admin with stdin as its input.
+func (c *Cluster) KubectlStdin(ctx context.Context, stdin []byte, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, c.KubectlPath(), append([]string{"--kubeconfig=" + c.KubeconfigPath}, args...)...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("kubectl %v: %w: %s", args, err, tail(out.Bytes(), 2000))
+	}
+	return out.String(), nil
+}
+
 // InstallKustomization applies a kustomize directory (server-side, as
 // `make deploy` does) and waits for the Tenant CRD to be served.
 func (c *Cluster) InstallKustomization(ctx context.Context, dir string) error {

@@ -50,7 +50,7 @@ type nsState struct {
 // the ConfigMap seeded in it. TENANTRY_SEED and TENANTRY_STEPS change the
 // sequence (the seed is logged, so a failure can be replayed).
 func TestNoDataLoss(t *testing.T) {
-	// The default sequence deletes 12 namespaces under Delete policies and
+	// The default sequence deletes about ten namespaces under Delete policies and
 	// releases others under Retain; seeds 2 to 8 at 80 steps all pass.
 	seed, steps := envInt("TENANTRY_SEED", 2), envInt("TENANTRY_STEPS", 60)
 	r := rand.New(rand.NewPCG(uint64(seed), 42))
