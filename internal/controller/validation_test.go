@@ -145,6 +145,7 @@ func TestRenderedObjectsPassServerValidation(t *testing.T) {
 	t.Logf("%d generated Tenants, %d admitted; %d passthrough objects refused (left to the preflight), every other rendered object accepted",
 		len(inputs), admitted, passthroughRefused)
 }
+
 // dryRunApply server-side applies o (children moved into namespace) without
 // storing it.
 func dryRunApply(ctx context.Context, o render.Object, namespace string) error {

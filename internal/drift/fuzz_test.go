@@ -166,9 +166,7 @@ func leafPaths(m map[string]any, prefix Path) []Path {
 		}
 		out = append(out, p)
 	}
-	slices.SortFunc(out, func(a, b Path) int {
-		return slices.Compare(a, b)
-	})
+	slices.SortFunc(out, slices.Compare)
 	return out
 }
 

@@ -57,4 +57,3 @@ func TestAPIServerOutage(t *testing.T) {
 		"all %d Ready %s after the API server was back",
 		back.Sub(stopped).Round(100*time.Millisecond), readyAtStop, n, rate, n, done.Sub(back).Round(100*time.Millisecond))
 }
-
