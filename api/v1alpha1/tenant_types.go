@@ -204,7 +204,7 @@ type TenantRoleBinding struct {
 // applied, so that no binding is refused later for it.
 // +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || (has(self.__namespace__) && size(self.__namespace__) > 0)",message="a ServiceAccount subject needs a namespace"
 // +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || !format.dns1123Subdomain().validate(self.name).hasValue()",message="a ServiceAccount subject's name must be a DNS subdomain (lowercase alphanumerics, '-' and '.')"
-// +kubebuilder:validation:XValidation:rule="!has(self.apiGroup) || self.apiGroup == (self.kind == 'ServiceAccount' ? ” : 'rbac.authorization.k8s.io')",message="apiGroup must be rbac.authorization.k8s.io for User and Group, and empty for ServiceAccount (or left out)"
+// +kubebuilder:validation:XValidation:rule="!has(self.apiGroup) || (self.kind == 'ServiceAccount' ? size(self.apiGroup) == 0 : self.apiGroup == 'rbac.authorization.k8s.io')",message="apiGroup must be rbac.authorization.k8s.io for User and Group, and empty for ServiceAccount (or left out)"
 type Subject struct {
 	// kind of subject: User, Group or ServiceAccount.
 	// +required
