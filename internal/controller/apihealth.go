@@ -18,13 +18,17 @@ import (
 // send tens of requests a second into a dead endpoint — and a single probe
 // reconcile goes out every probeInterval. The first answer from the server
 // wakes every parked Tenant at once, so recovery does not wait for backoff
-// that grew during the outage.
+// that grew during the outage, and every other Tenant too (listed from the
+// API server), so it does not wait for informers to relist either.
 type APIHealth struct {
 	mu        sync.Mutex
 	down      bool
 	nextProbe time.Time
 	parked    map[string]struct{}
 	wake      chan event.TypedGenericEvent[*tenantryv1alpha1.Tenant]
+	// recovered signals the end of an outage: informers may have missed
+	// events and relist only after their own backoff (up to a minute).
+	recovered chan struct{}
 	now       func() time.Time
 }
 
@@ -34,9 +38,10 @@ const probeInterval = 5 * time.Second
 // NewAPIHealth returns a tracker that believes the server is up.
 func NewAPIHealth() *APIHealth {
 	return &APIHealth{
-		parked: map[string]struct{}{},
-		wake:   make(chan event.TypedGenericEvent[*tenantryv1alpha1.Tenant], 1024),
-		now:    time.Now,
+		parked:    map[string]struct{}{},
+		wake:      make(chan event.TypedGenericEvent[*tenantryv1alpha1.Tenant], 1024),
+		recovered: make(chan struct{}, 1),
+		now:       time.Now,
 	}
 }
 
@@ -78,12 +83,19 @@ func (h *APIHealth) up() {
 	h.parked = map[string]struct{}{}
 	h.mu.Unlock()
 	for name := range parked {
-		t := &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}}
 		select {
-		case h.wake <- event.TypedGenericEvent[*tenantryv1alpha1.Tenant]{Object: t}:
+		case h.wake <- wakeEvent(name):
 		default: // full: its own requeue brings it back
 		}
 	}
+	select {
+	case h.recovered <- struct{}{}:
+	default: // already signalled
+	}
+}
+
+func wakeEvent(name string) event.TypedGenericEvent[*tenantryv1alpha1.Tenant] {
+	return event.TypedGenericEvent[*tenantryv1alpha1.Tenant]{Object: &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}}}
 }
 
 // admit says whether a reconcile of the Tenant may talk to the API server

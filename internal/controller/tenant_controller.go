@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -31,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -112,10 +114,11 @@ type writtenStatus struct {
 // Reconcile brings one Tenant's namespaces and objects to its spec.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	if ok, wait := r.Health.admit(req.Name); !ok {
+		logf.FromContext(ctx).V(1).Info("Parked while the API server is unreachable", "retryIn", wait)
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	t := &tenantryv1alpha1.Tenant{}
-	if err := r.Client.Get(ctx, req.NamespacedName, t); err != nil {
+	if err := r.getTenant(ctx, req.Name, t); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forget(req.Name)
 		}
@@ -229,6 +232,49 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, s *scope) error {
 		r.written.Store(t.Name, writtenStatus{resourceVersion: rv, status: st})
 	}
 	return nil
+}
+
+// getTenant reads a Tenant from the cache and, when the cache does not have
+// it, from the API server: after an outage the informer may not have seen
+// a new Tenant yet (it relists on its own backoff), and a deleted one costs
+// just this read.
+func (r *TenantReconciler) getTenant(ctx context.Context, name string, t *tenantryv1alpha1.Tenant) error {
+	err := r.Client.Get(ctx, client.ObjectKey{Name: name}, t)
+	if !apierrors.IsNotFound(err) {
+		return err
+	}
+	return r.APIReader.Get(ctx, client.ObjectKey{Name: name}, t)
+}
+
+// requeueAfterOutage enqueues every Tenant, listed from the API server, each
+// time the API server answers again after an outage.
+func (r *TenantReconciler) requeueAfterOutage(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.Health.recovered:
+		}
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(tenantryv1alpha1.GroupVersion.WithKind("TenantList"))
+		// A restarted API server refuses requests (Forbidden) until its
+		// RBAC caches are filled: retry for a while.
+		err := wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
+			return r.APIReader.List(ctx, list) == nil, nil
+		})
+		if err != nil {
+			logf.FromContext(ctx).Error(err, "Listing Tenants after an API server outage")
+			continue
+		}
+		for _, item := range list.Items {
+			select {
+			case r.Health.wake <- wakeEvent(item.Name):
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		logf.FromContext(ctx).Info("API server answers again: every Tenant requeued", "tenants", len(list.Items))
+	}
 }
 
 // forget drops what the controller remembers of a Tenant that is gone.
@@ -353,12 +399,26 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		Named("tenant").
 		For(&tenantryv1alpha1.Tenant{}, builder.WithPredicates(tenantChanged)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForNamespace)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(1, r.Config.MaxConcurrentReconciles)})
+		WithOptions(controller.Options{
+			MaxConcurrentReconciles: max(1, r.Config.MaxConcurrentReconciles),
+			// Per-Tenant retry backoff, capped at 30 s rather than the
+			// default 1000 s, so that a Tenant that failed through an outage
+			// is retried soon after it.
+			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, 30*time.Second),
+			// The classic queue: with controller-runtime's priority queue the
+			// Tenants woken after an API server outage waited behind the
+			// relists' events — all Ready 43-68 s after the server was back,
+			// against 6 s with this queue (test/reliability).
+			UsePriorityQueue: ptr.To(false),
+		})
 	for _, obj := range managedTypes()[1:] {
 		b = b.Owns(obj)
 	}
 	if r.Health != nil {
 		b = b.WatchesRawSource(source.Channel(r.Health.wake, &handler.TypedEnqueueRequestForObject[*tenantryv1alpha1.Tenant]{}))
+		if err := mgr.Add(manager.RunnableFunc(r.requeueAfterOutage)); err != nil {
+			return err
+		}
 	}
 	return b.Complete(r)
 }
