@@ -54,7 +54,7 @@ func main() {
 		"How long a standby waits after the leader's last renewal before taking over.")
 	flag.DurationVar(&renewDeadline, "leader-election-renew-deadline", 30*time.Second,
 		"How long the leader retries renewing its lease before it steps down.")
-	flag.DurationVar(&retryPeriod, "leader-election-retry-period", 2*time.Second,
+	flag.DurationVar(&retryPeriod, "leader-election-retry-period", time.Second,
 		"How often leader election clients retry acquiring or renewing the lease.")
 	flag.DurationVar(&shutdownTimeout, "graceful-shutdown-timeout", 8*time.Second,
 		"How long in-flight reconciles may take to finish on SIGTERM; keep it below the pod's terminationGracePeriodSeconds.")
