@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 	"github.com/tenantry/tenantry/internal/render"
@@ -54,8 +55,13 @@ func (r *TenantReconciler) preflight(ctx context.Context, s *scope) error {
 			r.accepted.add(key)
 		case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
 			refusals = append(refusals, fmt.Sprintf("%s %s: %s", d.Kind, d.Name, refusalMessage(err)))
-		default:
+		case isTransient(err):
 			return fmt.Errorf("dry-run %s %s: %w", d.Kind, d.Name, err)
+		default:
+			// Refused for where it was tried, not for what it is (a webhook
+			// or policy guarding namespace default): the check cannot be
+			// made here, and the apply itself will tell.
+			logf.FromContext(ctx).V(1).Info("Preflight dry run not possible", "kind", d.Kind, "name", d.Name, "error", err.Error())
 		}
 	}
 	if len(refusals) == 0 {
