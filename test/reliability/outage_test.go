@@ -49,8 +49,10 @@ func TestAPIServerOutage(t *testing.T) {
 	// A cache relisting after the outage is not drift.
 	checkComplete(t, names, nil)
 	assertNoDrift(t, names)
-	// A hot loop would spend the client's whole budget (QPS 50).
-	if rate > 5 {
+	// A hot loop spends the client's whole budget (QPS 50): per-Tenant
+	// retries alone sent 57–68 requests/s here. Parked, the operator sends
+	// lease renewals, informer relists and a probe every 5 s: 2.5–4/s.
+	if rate > 10 {
 		t.Errorf("%.1f requests/s while the API server was down: not backing off", rate)
 	}
 	t.Logf("API server down %s with %d of %d Tenants Ready: the operator (same process, still leader) sent %.2f requests/s meanwhile; "+
