@@ -23,6 +23,7 @@ import (
 type APIHealth struct {
 	mu        sync.Mutex
 	down      bool
+	downSince time.Time
 	nextProbe time.Time
 	parked    map[string]struct{}
 	wake      chan event.TypedGenericEvent[*tenantryv1alpha1.Tenant]
@@ -68,7 +69,8 @@ func (h *APIHealth) unreachable() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.down {
-		h.down, h.nextProbe = true, h.now().Add(probeInterval)
+		now := h.now()
+		h.down, h.downSince, h.nextProbe = true, now, now.Add(probeInterval)
 	}
 }
 
@@ -81,12 +83,18 @@ func (h *APIHealth) up() {
 	h.down = false
 	parked := h.parked
 	h.parked = map[string]struct{}{}
+	// A blip (one reset connection) loses no watch events; an outage long
+	// enough for informers to fall into their relist backoff may.
+	outage := h.now().Sub(h.downSince) >= probeInterval
 	h.mu.Unlock()
 	for name := range parked {
 		select {
 		case h.wake <- wakeEvent(name):
 		default: // full: its own requeue brings it back
 		}
+	}
+	if !outage {
+		return
 	}
 	select {
 	case h.recovered <- struct{}{}:

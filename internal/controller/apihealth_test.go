@@ -69,6 +69,19 @@ func TestAPIHealthParksAndWakes(t *testing.T) {
 	if ok, _ := h.admit("a"); !ok {
 		t.Fatal("parked after recovery")
 	}
+	if len(h.recovered) != 1 {
+		t.Fatal("an outage of a probe interval does not requeue every Tenant")
+	}
+	<-h.recovered
+
+	// A blip: one reset connection, answered again at once.
+	fail = true
+	call()
+	fail = false
+	call()
+	if h.Down() || len(h.recovered) != 0 {
+		t.Fatalf("a blip: down %v, full requeue signalled %v", h.Down(), len(h.recovered) != 0)
+	}
 }
 
 func TestAPIHealthIgnoresCallerDeadline(t *testing.T) {
