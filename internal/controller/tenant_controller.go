@@ -407,8 +407,8 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, 30*time.Second),
 			// The classic queue: with controller-runtime's priority queue the
 			// Tenants woken after an API server outage waited behind the
-			// relists' events — all Ready 43-68 s after the server was back,
-			// against 6 s with this queue (test/reliability).
+			// relists' events, and recovery never took less than 43 s; with
+			// this one it takes 6 s in some runs (docs/reliability.md).
 			UsePriorityQueue: ptr.To(false),
 		})
 	for _, obj := range managedTypes()[1:] {
