@@ -5,6 +5,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tenantry/tenantry/internal/localcluster"
 )
 
 // TestFailoverOnKill: the leader is killed (-9) in the middle of creating
@@ -12,21 +14,8 @@ import (
 // every Tenant, with no object missing or doubled and no namespace deleted.
 func TestFailoverOnKill(t *testing.T) {
 	const n = 200
-	a := startOperator(t, "a")
-	waitLeader(t, a)
-	b := startOperator(t, "b")
-	if isLeader(b) {
-		t.Fatal("two leaders")
-	}
-	holder := leaseHolder(context.Background())
-
-	names := createTenants(t, "kill", n)
-	waitReadyAtLeast(t, "kill", 20, 2*time.Minute)
-	before := namespaceUIDs(t, "kill")
-	readyAtKill, _ := readyCount(context.Background(), "kill")
-	if readyAtKill == n {
-		t.Fatal("every Tenant was Ready before the kill: the failover happened after the work")
-	}
+	r := startRollout(t, "kill", n, 20)
+	a, b, names, before, holder, readyAtKill := r.leader, r.standby, r.names, r.before, r.holder, r.ready
 	killed := time.Now()
 	if err := a.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -51,18 +40,8 @@ func TestFailoverOnKill(t *testing.T) {
 // Tenant is left half-applied.
 func TestHandoverOnSIGTERM(t *testing.T) {
 	const n = 100
-	a := startOperator(t, "a")
-	waitLeader(t, a)
-	b := startOperator(t, "b")
-	holder := leaseHolder(context.Background())
-
-	names := createTenants(t, "term", n)
-	waitReadyAtLeast(t, "term", 10, 2*time.Minute)
-	before := namespaceUIDs(t, "term")
-	readyAtTerm, _ := readyCount(context.Background(), "term")
-	if readyAtTerm == n {
-		t.Fatal("every Tenant was Ready before SIGTERM: the handover happened after the work")
-	}
+	r := startRollout(t, "term", n, 10)
+	a, b, names, before, holder, readyAtTerm := r.leader, r.standby, r.names, r.before, r.holder, r.ready
 	termed := time.Now()
 	if err := a.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -90,4 +69,34 @@ func TestHandoverOnSIGTERM(t *testing.T) {
 		"the standby held the lease %s after SIGTERM, all %d Ready %s after SIGTERM",
 		readyAtTerm, n, exited.Sub(termed).Round(10*time.Millisecond), took.Sub(termed).Round(10*time.Millisecond),
 		n, done.Sub(termed).Round(100*time.Millisecond))
+}
+
+// rollout is a leader and a standby in the middle of creating Tenants.
+type rollout struct {
+	leader, standby *localcluster.Operator
+	names           []string
+	before          map[string]string // namespace UIDs when the rollout was interrupted
+	holder          string            // the leader's Lease identity
+	ready           int               // Tenants Ready when the rollout was interrupted
+}
+
+// startRollout starts a leader and a standby, creates n load Tenants and
+// returns once at least minReady (and not all) of them are Ready.
+func startRollout(t *testing.T, prefix string, n, minReady int) rollout {
+	t.Helper()
+	r := rollout{leader: startOperator(t, "a")}
+	waitLeader(t, r.leader)
+	r.standby = startOperator(t, "b")
+	if isLeader(r.standby) {
+		t.Fatal("two leaders")
+	}
+	r.holder = leaseHolder(context.Background())
+	r.names = createTenants(t, prefix, n)
+	waitReadyAtLeast(t, prefix, minReady, 2*time.Minute)
+	r.before = namespaceUIDs(t, prefix)
+	r.ready, _ = readyCount(context.Background(), prefix)
+	if r.ready == n {
+		t.Fatal("every Tenant was Ready already: the leader would be interrupted after the work")
+	}
+	return r
 }
