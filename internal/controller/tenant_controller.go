@@ -128,19 +128,42 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return r.run(ctx, r.newScope(t), r.deletePhases())
 	}
 	if !controllerutil.ContainsFinalizer(t, tenantryv1alpha1.Finalizer) {
-		// Finalizer first, and nothing else: its update event brings us back.
-		patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		controllerutil.AddFinalizer(t, tenantryv1alpha1.Finalizer)
-		if err := r.Client.Patch(ctx, t, patch); apierrors.IsConflict(err) {
-			// Usually the Tenant changed and its event is on the way; but do
-			// not depend on it.
+		// Finalizer first: it is in place before anything is created for
+		// the Tenant; then the pass carries on.
+		if err := r.addFinalizer(ctx, t); apierrors.IsConflict(err) {
 			return ctrl.Result{RequeueAfter: time.Second}, nil
 		} else if err != nil {
-			return ctrl.Result{}, err
+			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
-		return ctrl.Result{}, nil
+		if !t.DeletionTimestamp.IsZero() { // seen on the fresh read
+			return r.run(ctx, r.newScope(t), r.deletePhases())
+		}
 	}
 	return r.run(ctx, r.newScope(t), r.normalPhases())
+}
+
+// addFinalizer adds the finalizer with an optimistic lock (so no one else's
+// finalizer is lost). On a conflict it tries once more on a fresh read: the
+// cache can lag far behind — informers relist on their own backoff after an
+// API server outage — and retrying on the cached version would conflict
+// until it caught up.
+func (r *TenantReconciler) addFinalizer(ctx context.Context, t *tenantryv1alpha1.Tenant) error {
+	for attempt := 0; ; attempt++ {
+		patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		controllerutil.AddFinalizer(t, tenantryv1alpha1.Finalizer)
+		err := r.Client.Patch(ctx, t, patch)
+		if !apierrors.IsConflict(err) || attempt > 0 {
+			return err
+		}
+		fresh := &tenantryv1alpha1.Tenant{}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(t), fresh); err != nil {
+			return err
+		}
+		*t = *fresh
+		if controllerutil.ContainsFinalizer(t, tenantryv1alpha1.Finalizer) {
+			return nil
+		}
+	}
 }
 
 // run executes phases in order, stopping at the first error, then writes
@@ -408,7 +431,7 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 			// The classic queue: with controller-runtime's priority queue the
 			// Tenants woken after an API server outage waited behind the
 			// relists' events, and recovery never took less than 43 s; with
-			// this one it takes 6 s in some runs (docs/reliability.md).
+			// this one it takes 6 s (docs/reliability.md).
 			UsePriorityQueue: ptr.To(false),
 		})
 	for _, obj := range managedTypes()[1:] {
