@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -55,18 +53,11 @@ func (c *Cluster) StartAPIServer(ctx context.Context) error {
 	if c.apiserverArgs == nil {
 		return errors.New("localcluster: kube-apiserver is not stopped")
 	}
-	cmd := exec.Command(c.apiserverArgs[0], c.apiserverArgs[1:]...)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if c.output != nil {
-		cmd.Stdout, cmd.Stderr = c.output, c.output
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	cmd, done, err := startChild(c.apiserverArgs[0], c.apiserverArgs[1:], c.output)
+	if err != nil {
 		return fmt.Errorf("localcluster: restart kube-apiserver: %w", err)
 	}
-	c.apiserver, c.apiserverDone, c.apiserverArgs = cmd, make(chan struct{}), nil
-	done := c.apiserverDone
-	go func() { _ = cmd.Wait(); close(done) }()
+	c.apiserver, c.apiserverDone, c.apiserverArgs = cmd, done, nil
 
 	cs, err := kubernetes.NewForConfig(c.Config)
 	if err != nil {

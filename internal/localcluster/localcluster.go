@@ -168,19 +168,30 @@ func (c *Cluster) startControllerManager(ctx context.Context, opts Options) erro
 		"--concurrent-gc-syncs=10",
 		"--namespace-sync-period=30s",
 	}
-	cmd := exec.Command(filepath.Join(c.BinDir, "kube-controller-manager"), args...)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if opts.Output != nil {
-		cmd.Stdout, cmd.Stderr = opts.Output, opts.Output
-	}
-	// Its own process group, and killed if we die without stopping it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	cmd, done, err := startChild(filepath.Join(c.BinDir, "kube-controller-manager"), args, opts.Output)
+	if err != nil {
 		return fmt.Errorf("localcluster: start kube-controller-manager: %w", err)
 	}
-	c.kcm, c.kcmDone = cmd, make(chan struct{})
-	go func() { _ = cmd.Wait(); close(c.kcmDone) }()
+	c.kcm, c.kcmDone = cmd, done
 	return c.waitForAggregation(ctx, cs)
+}
+
+// startChild starts a control plane process in its own process group,
+// killed if we die without stopping it, with its output to out (discarded
+// when nil); done is closed when it has exited.
+func startChild(path string, args []string, out io.Writer) (cmd *exec.Cmd, done chan struct{}, err error) {
+	cmd = exec.Command(path, args...)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if out != nil {
+		cmd.Stdout, cmd.Stderr = out, out
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	done = make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	return cmd, done, nil
 }
 
 // waitForAggregation waits until the controller manager has aggregated the

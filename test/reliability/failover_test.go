@@ -15,23 +15,23 @@ import (
 func TestFailoverOnKill(t *testing.T) {
 	const n = 200
 	r := startRollout(t, "kill", n, 20)
-	a, b, names, before, holder, readyAtKill := r.leader, r.standby, r.names, r.before, r.holder, r.ready
+	a, b, readyAtKill := r.leader, r.standby, r.ready
 	killed := time.Now()
 	if err := a.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	<-a.Done()
 
-	took := waitHolderChange(t, holder, 2*time.Minute)
+	took := waitHolderChange(t, r.holder, 2*time.Minute)
 	waitLeader(t, b)
 	resumed := waitReadyAtLeast(t, "kill", readyAtKill+1, 2*time.Minute)
 	done := waitReadyAtLeast(t, "kill", n, 3*time.Minute)
-	checkComplete(t, names, before)
-	assertNoDrift(t, names)
+	checkComplete(t, r.names, r.before)
+	assertNoDrift(t, r.names)
 	t.Logf("kill -9 of the leader with %d of %d Tenants Ready: lease taken over after %s (lease duration 35 s), "+
 		"progress resumed after %s, all %d Ready %s after the kill; %d namespaces that existed at the kill kept their UIDs",
 		readyAtKill, n, took.Sub(killed).Round(100*time.Millisecond), resumed.Sub(killed).Round(100*time.Millisecond),
-		n, done.Sub(killed).Round(100*time.Millisecond), len(before))
+		n, done.Sub(killed).Round(100*time.Millisecond), len(r.before))
 }
 
 // TestHandoverOnSIGTERM: a rolling update's SIGTERM makes the leader finish
@@ -41,7 +41,7 @@ func TestFailoverOnKill(t *testing.T) {
 func TestHandoverOnSIGTERM(t *testing.T) {
 	const n = 100
 	r := startRollout(t, "term", n, 10)
-	a, b, names, before, holder, readyAtTerm := r.leader, r.standby, r.names, r.before, r.holder, r.ready
+	a, b, readyAtTerm := r.leader, r.standby, r.ready
 	termed := time.Now()
 	if err := a.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -56,15 +56,15 @@ func TestHandoverOnSIGTERM(t *testing.T) {
 	if code := a.ExitCode(); code != 0 {
 		t.Errorf("the leader exited with %d after SIGTERM, want 0", code)
 	}
-	took := waitHolderChange(t, holder, time.Minute)
+	took := waitHolderChange(t, r.holder, time.Minute)
 	// Without a release the standby would wait out the 35 s lease.
 	if gap := took.Sub(termed); gap > 15*time.Second {
 		t.Errorf("the standby took over %s after SIGTERM: the lease was not released", gap)
 	}
 	waitLeader(t, b)
 	done := waitReadyAtLeast(t, "term", n, 3*time.Minute)
-	checkComplete(t, names, before)
-	assertNoDrift(t, names)
+	checkComplete(t, r.names, r.before)
+	assertNoDrift(t, r.names)
 	t.Logf("SIGTERM to the leader with %d of %d Tenants Ready: it exited after %s (exit code 0), "+
 		"the standby held the lease %s after SIGTERM, all %d Ready %s after SIGTERM",
 		readyAtTerm, n, exited.Sub(termed).Round(10*time.Millisecond), took.Sub(termed).Round(10*time.Millisecond),
