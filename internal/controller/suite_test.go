@@ -189,28 +189,72 @@ func (o *runningOperator) stop() {
 	<-o.done
 }
 
-// requestCounter counts the operator's API requests by method and path.
+// requestCounter counts the operator's API writes by method and path, and
+// its reads of single objects (past the cache) by path.
 type requestCounter struct {
 	mu     sync.Mutex
 	counts map[string]int
+	reads  map[string]int
 	total  atomic.Int64
 }
 
 func (c *requestCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		// Dry runs store nothing: they are not writes.
-		if req.Method != http.MethodGet && !req.URL.Query().Has("dryRun") {
-			c.mu.Lock()
+		c.mu.Lock()
+		switch {
+		case req.Method == http.MethodGet:
+			if isObjectPath(req.URL.Path) {
+				if c.reads == nil {
+					c.reads = map[string]int{}
+				}
+				c.reads[req.URL.Path]++
+			}
+		case !req.URL.Query().Has("dryRun"): // dry runs store nothing: not writes
 			if c.counts == nil {
 				c.counts = map[string]int{}
 			}
 			c.counts[req.Method+" "+req.URL.Path]++
-			c.mu.Unlock()
 			c.total.Add(1)
 		}
+		c.mu.Unlock()
 		return rt.RoundTrip(req)
 	})
 }
+
+// isObjectPath: the path names one object (/api/v1/namespaces/x,
+// /apis/g/v/namespaces/ns/resource/name), not a collection: after the group
+// version, an even number of segments.
+func isObjectPath(path string) bool {
+	var rest string
+	if r, ok := strings.CutPrefix(path, "/api/v1/"); ok {
+		rest = r
+	} else if r, ok := strings.CutPrefix(path, "/apis/"); ok {
+		parts := strings.SplitN(r, "/", 3)
+		if len(parts) < 3 {
+			return false
+		}
+		rest = parts[2]
+	} else {
+		return false
+	}
+	return len(strings.Split(rest, "/"))%2 == 0
+}
+
+// readsSince returns the single-object reads made after before was taken.
+func (c *requestCounter) readsSince(before map[string]int) map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range c.reads {
+		if d := v - before[k]; d > 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// readSnapshot returns the single-object reads so far.
+func (c *requestCounter) readSnapshot() map[string]int { return c.readsSince(nil) }
 
 // snapshot returns the writes so far, events left out (they are not part of
 // the write budget: they are rate-limited on their own).

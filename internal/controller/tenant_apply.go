@@ -44,44 +44,40 @@ func (r *TenantReconciler) ensureCached(ctx context.Context, s *scope, d render.
 // live is the object as the cache (selected=true) or a direct read
 // (selected=false) shows it, nil when neither has it.
 //
-// A difference on an object that should already exist is drift; it is
-// confirmed against the API server first, because the cache can be a step
-// behind our own last write and a false finding would write for nothing.
+// The cache holds slim copies (slimForCache): an untouched object, the
+// common case, is recognised by its fingerprint, or as a version already
+// verified for these inputs. Any other object that should already exist is
+// suspected drift and read whole from the API server, which both confirms it
+// (the cache can be a step behind our own last write, and a false finding
+// would write for nothing) and shows who changed what.
 func (r *TenantReconciler) ensure(ctx context.Context, s *scope, d render.Object, live client.Object, selected bool) (ensureResult, error) {
-	// Untouched objects, the common case, are recognised cheaply: a version
-	// already verified for these inputs, or values and owned fields as desired.
-	if live != nil && selected {
+	expected := s.expectExisting(d)
+	if fp, slim := cachedFingerprint(live); slim {
 		if r.verified.inSync(s, d, live) {
 			s.outcome.managed++
 			return resultOf(live), nil
 		}
-		if drift.InSync(d, live) {
+		if want, err := drift.DesiredFingerprint(d); err == nil && fp == want {
 			r.verified.mark(s, d, live.GetResourceVersion())
 			s.outcome.managed++
 			return resultOf(live), nil
 		}
+		if !expected {
+			// A new spec or an adoption: apply what is wanted now.
+			return r.applyManaged(ctx, s, d)
+		}
+		live = nil // suspected drift: read it whole below
 	}
-	expected := s.expectExisting(d)
-	direct := !selected && live != nil
 	if live == nil && expected {
 		var err error
 		if live, err = r.readDirect(ctx, d); err != nil {
 			return ensureResult{}, err
 		}
-		direct, selected = true, isTenants(live, s.tenant.Name)
+		selected = isTenants(live, s.tenant.Name)
 	}
 	f, found, err := drift.Evaluate(drift.Observation{Desired: d, Live: live, Selected: selected})
 	if err != nil {
 		return ensureResult{}, err
-	}
-	if found && expected && !direct {
-		if live, err = r.readDirect(ctx, d); err != nil {
-			return ensureResult{}, err
-		}
-		selected = isTenants(live, s.tenant.Name)
-		if f, found, err = drift.Evaluate(drift.Observation{Desired: d, Live: live, Selected: selected}); err != nil {
-			return ensureResult{}, err
-		}
 	}
 	var res ensureResult
 	switch {
@@ -96,6 +92,15 @@ func (r *TenantReconciler) ensure(ctx context.Context, s *scope, d render.Object
 	default:
 		res, err = r.handleDrift(ctx, s, d, f, live)
 	}
+	if res.exists {
+		s.outcome.managed++
+	}
+	return res, err
+}
+
+// applyManaged applies d and counts it as managed.
+func (r *TenantReconciler) applyManaged(ctx context.Context, s *scope, d render.Object) (ensureResult, error) {
+	res, err := r.apply(ctx, s, d)
 	if res.exists {
 		s.outcome.managed++
 	}

@@ -25,7 +25,6 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -341,45 +340,6 @@ func TenantLabelSelector() labels.Selector {
 		panic(err) // a constant, valid key
 	}
 	return labels.NewSelector().Add(*req)
-}
-
-// CacheOptions restricts the cache of every managed kind to labelled objects,
-// so memory follows tenants, not cluster size, and keeps only what the
-// reconciler reads:
-//   - of managedFields, only tenantry's own entry, which compare-before-apply
-//     extracts; suspected drift is confirmed by a direct read, which brings
-//     every manager's entry for attribution;
-//   - no deep copy on read: the reconciler never mutates a managed object it
-//     read (Tenants, which it does mutate, keep the default).
-func CacheOptions() cache.Options {
-	byObject := map[client.Object]cache.ByObject{}
-	for _, obj := range managedTypes() {
-		byObject[obj] = cache.ByObject{
-			Label:                 TenantLabelSelector(),
-			Transform:             keepOwnManagedFields,
-			UnsafeDisableDeepCopy: ptr.To(true),
-		}
-	}
-	return cache.Options{ByObject: byObject}
-}
-
-// keepOwnManagedFields drops the managedFields entries of other managers.
-func keepOwnManagedFields(in any) (any, error) {
-	obj, ok := in.(client.Object)
-	if !ok {
-		return in, nil // a tombstone: nothing to trim
-	}
-	mfs := obj.GetManagedFields()
-	own := mfs[:0:0]
-	for _, mf := range mfs {
-		if mf.Manager == tenantryv1alpha1.FieldManager && mf.Subresource == "" {
-			own = append(own, mf)
-		}
-	}
-	if len(own) != len(mfs) {
-		obj.SetManagedFields(own)
-	}
-	return obj, nil
 }
 
 // SetupWithManager registers indexes and watches: Tenants, every child kind

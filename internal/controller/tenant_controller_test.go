@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func applies(delta map[string]int) (objects, status, other int) {
 
 func TestCreateContentAndWriteBudget(t *testing.T) {
 	waitSettled(t, 500*time.Millisecond)
-	before := writes.snapshot()
+	before, readsBefore := writes.snapshot(), writes.readSnapshot()
 	tn := fullTenant("budget")
 	createTenant(t, tn)
 	got := waitReady(t, tn.Name)
@@ -66,6 +67,13 @@ func TestCreateContentAndWriteBudget(t *testing.T) {
 	t.Logf("create: %d applies, %d status writes, %d other writes (%v)", objects, status, other, delta)
 	if objects != 16 || status < 1 || status > 2 || other != 1 {
 		t.Fatalf("create budget: want 16 applies, 1-2 status writes, 1 finalizer patch; got %v", delta)
+	}
+	// A new namespace is looked up past the cache once (the cache cannot
+	// prove it does not exist unlabelled); nothing else is read.
+	reads := writes.readsSince(readsBefore)
+	t.Logf("create: reads past the cache %v", reads)
+	if want := map[string]int{"/api/v1/namespaces/budget-dev": 1, "/api/v1/namespaces/budget-prod": 1}; !maps.Equal(reads, want) {
+		t.Fatalf("create reads: want %v, got %v", want, reads)
 	}
 	if got.Status.ManagedObjects != 16 || got.Status.NamespaceCount != 2 || len(got.Status.Namespaces) != 2 {
 		t.Fatalf("status = %+v", got.Status)
@@ -160,21 +168,27 @@ func TestRestartAndResyncWriteNothing(t *testing.T) {
 	waitSettled(t, time.Second)
 
 	operator.stop()
-	before := writes.snapshot()
+	before, readsBefore := writes.snapshot(), writes.readSnapshot()
 	reconcilesBefore, _ := controllerActivity(t)
 	operator = startOperator(Config{ResyncPeriod: time.Second})
 	// Every Tenant is reconciled at start and again on each (jittered, ~1 s) resync.
 	time.Sleep(4 * time.Second)
 	reconcilesAfter, _ := controllerActivity(t)
 	operator.stop()
-	delta := writes.since(before)
+	delta, reads := writes.since(before), writes.readsSince(readsBefore)
 	operator = startOperator(Config{})
-	t.Logf("restart + resyncs: %.0f reconciles, writes %v", reconcilesAfter-reconcilesBefore, delta)
+	t.Logf("restart + resyncs: %.0f reconciles, writes %v, reads past the cache %v", reconcilesAfter-reconcilesBefore, delta, reads)
 	if reconcilesAfter-reconcilesBefore < 4 {
 		t.Fatalf("the restarted operator barely reconciled (%v): the test proves nothing", reconcilesAfter-reconcilesBefore)
 	}
 	if len(delta) != 0 {
 		t.Fatalf("restart and resync with nothing changed must write nothing, wrote %v", delta)
+	}
+	// The cache keeps fingerprints, not content: every untouched object must
+	// match its desired fingerprint as the real API server stores it, or each
+	// restart would read every object again.
+	if len(reads) != 0 {
+		t.Fatalf("restart and resync with nothing changed must read nothing past the cache, read %v", reads)
 	}
 }
 

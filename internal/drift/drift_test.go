@@ -361,10 +361,11 @@ func TestManagersSortedAndUnique(t *testing.T) {
 	}
 }
 
-// TestInSyncAgreesWithEvaluate: the quick test never calls an object in sync
-// that Evaluate finds drifted, on every kind and scenario; and it does call
-// untouched objects in sync (else it saves nothing).
-func TestInSyncAgreesWithEvaluate(t *testing.T) {
+// TestFingerprintAgreesWithEvaluate: a stored object never matches its
+// desired fingerprint where Evaluate finds it drifted, on every kind and
+// scenario; and an untouched one does match (else the cache would send every
+// object to a direct read).
+func TestFingerprintAgreesWithEvaluate(t *testing.T) {
 	mutations := map[string]func(s *stored, field Path, hacked any){
 		"untouched":            nil,
 		"modified by intruder": func(s *stored, field Path, hacked any) { s.write("intruder", field, hacked) },
@@ -387,12 +388,12 @@ func TestInSyncAgreesWithEvaluate(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				quick := InSync(d.obj, live)
+				quick := matches(t, d.obj, live)
 				if quick && drifted {
-					t.Fatal("InSync says in sync where Evaluate finds drift")
+					t.Fatal("the fingerprint matches where Evaluate finds drift")
 				}
 				if (name == "untouched" || name == "annotation by other") && !quick {
-					t.Fatal("InSync must recognise an untouched object")
+					t.Fatal("the fingerprint must match on an untouched object")
 				}
 				if name == "stale owned label" && quick {
 					t.Fatal("a field tenantry owns but no longer wants must send the object to a full comparison")
@@ -401,6 +402,38 @@ func TestInSyncAgreesWithEvaluate(t *testing.T) {
 					t.Fatal("a value that differs must be seen")
 				}
 			})
+		}
+	}
+}
+
+// matches: live's fingerprint is the desired one.
+func matches(t *testing.T, d render.Object, live client.Object) bool {
+	t.Helper()
+	want, err := DesiredFingerprint(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := Fingerprint(live)
+	return ok && got == want
+}
+
+// TestFingerprintNeedsOneApplyEntry: no entry of tenantry, or an Update entry
+// beside its Apply entry, gives no fingerprint (the object is compared in full).
+func TestFingerprintNeedsOneApplyEntry(t *testing.T) {
+	for kind, d := range desiredObjects() {
+		live := storeApplied(t, d.obj).object(t)
+		if _, ok := Fingerprint(live); !ok {
+			t.Fatalf("%s: applied object has no fingerprint", kind)
+		}
+		mfs := live.GetManagedFields()
+		live.SetManagedFields(append(mfs, metav1.ManagedFieldsEntry{Manager: tenantryv1alpha1.FieldManager,
+			Operation: metav1.ManagedFieldsOperationUpdate, FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{}}`)}))
+		if _, ok := Fingerprint(live); ok {
+			t.Fatalf("%s: an Update entry of tenantry beside its Apply entry must give no fingerprint", kind)
+		}
+		live.SetManagedFields(nil)
+		if _, ok := Fingerprint(live); ok {
+			t.Fatalf("%s: an object tenantry owns nothing of must give no fingerprint", kind)
 		}
 	}
 }
