@@ -2,17 +2,20 @@ package controller
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 	"github.com/tenantry/tenantry/internal/drift"
 )
 
-// fingerprintAnnotation carries, on the cache's copy of a managed object
-// only, the drift.Fingerprint of the object as the watch delivered it. It is
-// never written to the API server.
-const fingerprintAnnotation = "cache.tenantry.io/fingerprint"
+// fingerprintKey holds, in the labels of the cache's copy of a managed object
+// only, the drift.Fingerprint of the object as the watch delivered it. The
+// colon makes it an invalid label key: no stored object can carry it, so an
+// object read from the API server is never taken for a cached copy.
+const fingerprintKey = "tenantry.io/cache:fingerprint"
 
 // CacheOptions restricts the cache of every managed kind to labelled objects,
 // so memory follows tenants, not cluster size, and keeps of each object only
@@ -32,12 +35,14 @@ func CacheOptions() cache.Options {
 }
 
 // slimForCache turns a managed object from a watch into the copy the cache
-// keeps: identity, labels, owner references, deletion state, the status the operator reports
-// (namespace phase, quota usage) and the fingerprint of the fields Tenantry
-// owns. Content and managedFields are dropped: at thousands of tenants they
-// were most of the operator's memory, and an object whose fingerprint is as
-// desired needs nothing else. Anything else is read fresh from the API
-// server (ensure), which is where drift is confirmed and attributed anyway.
+// keeps: name, namespace, resourceVersion, deletion state, the status the
+// operator reports (namespace phase, quota usage), and as its only labels
+// the tenant label and the fingerprint of the fields Tenantry owns. Content,
+// other labels, owner references and managedFields are dropped: at thousands
+// of tenants they were most of the operator's memory, and an object whose
+// fingerprint is as desired needs nothing else. Anything else is read fresh
+// from the API server (ensure), which is where drift is confirmed and
+// attributed anyway.
 func slimForCache(in any) (any, error) {
 	obj, ok := in.(client.Object)
 	if !ok {
@@ -49,13 +54,12 @@ func slimForCache(in any) (any, error) {
 	out := kindInfoOf(obj).newObject()
 	out.SetName(obj.GetName())
 	out.SetNamespace(obj.GetNamespace())
-	out.SetUID(obj.GetUID())
 	out.SetResourceVersion(obj.GetResourceVersion())
-	out.SetLabels(obj.GetLabels())
 	out.SetDeletionTimestamp(obj.GetDeletionTimestamp())
-	out.SetOwnerReferences(obj.GetOwnerReferences()) // events reach the Tenant through them (Owns)
-	fp, _ := drift.Fingerprint(obj)                  // "" when tenantry owns nothing: never matches
-	out.SetAnnotations(map[string]string{fingerprintAnnotation: fp})
+	out.SetLabels(map[string]string{
+		tenantryv1alpha1.TenantLabel: obj.GetLabels()[tenantryv1alpha1.TenantLabel],
+		fingerprintKey:               fingerprint(obj),
+	})
 	switch o := obj.(type) {
 	case *corev1.Namespace:
 		out.(*corev1.Namespace).Status = o.Status
@@ -65,12 +69,29 @@ func slimForCache(in any) (any, error) {
 	return out, nil
 }
 
+// fingerprint is drift.Fingerprint of an object the transform owns: its
+// managedFields are dropped before the conversion, which then costs a
+// fraction. "" when Tenantry owns nothing of it: that never matches.
+func fingerprint(obj client.Object) string {
+	owned, ok := drift.OwnedFields(obj)
+	if !ok {
+		return ""
+	}
+	obj.SetManagedFields(nil)
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return ""
+	}
+	fp, _ := drift.FingerprintContent(content, owned)
+	return fp
+}
+
 // cachedFingerprint is the fingerprint a cached copy carries; slim is false
 // for an object read from the API server, and for none.
 func cachedFingerprint(obj client.Object) (fp string, slim bool) {
 	if obj == nil {
 		return "", false
 	}
-	fp, slim = obj.GetAnnotations()[fingerprintAnnotation]
+	fp, slim = obj.GetLabels()[fingerprintKey]
 	return fp, slim
 }

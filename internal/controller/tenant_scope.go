@@ -29,6 +29,8 @@ type scope struct {
 	active []string
 	// desired holds the key of every object this pass wants, for pruning.
 	desired map[string]bool
+	// inputs identify what the desired objects were rendered from (verified.go).
+	inputs string
 
 	outcome      outcome
 	requeueAfter time.Duration

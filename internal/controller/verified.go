@@ -31,12 +31,16 @@ type verifiedMark struct {
 	inputs          string
 }
 
+// inputsOf: the Tenant's inputs (one string per pass, shared by the marks of
+// all its objects), plus the Active namespaces for the ClusterRole.
 func inputsOf(s *scope, d render.Object) string {
-	in := string(s.tenant.UID) + "/" + strconv.FormatInt(s.tenant.Generation, 10)
-	if d.Kind == render.KindClusterRole {
-		in += "/" + strings.Join(s.active, ",")
+	if s.inputs == "" {
+		s.inputs = string(s.tenant.UID) + "/" + strconv.FormatInt(s.tenant.Generation, 10)
 	}
-	return in
+	if d.Kind == render.KindClusterRole {
+		return s.inputs + "/" + strings.Join(s.active, ",")
+	}
+	return s.inputs
 }
 
 // inSync: live is the version last verified for the same inputs.

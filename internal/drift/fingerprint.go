@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
@@ -29,18 +30,22 @@ import (
 // ok is false when tenantry owns nothing on the object (or its entry cannot
 // be read): such an object never matches.
 func Fingerprint(live client.Object) (fp string, ok bool) {
-	owned, ok := ownedFieldSet(live)
+	owned, ok := OwnedFields(live)
 	if !ok {
 		return "", false
 	}
-	data, err := json.Marshal(live)
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
 	if err != nil {
 		return "", false
 	}
-	var content map[string]any
-	if err := json.Unmarshal(data, &content); err != nil {
-		return "", false
-	}
+	return FingerprintContent(content, owned)
+}
+
+// FingerprintContent is Fingerprint of an object given as its unstructured
+// content and tenantry's managedFields set (OwnedFields), for a caller that
+// converts the object itself (without its managedFields, which are large and
+// not part of the fingerprint).
+func FingerprintContent(content map[string]any, owned map[string]any) (string, bool) {
 	projected, _ := project(content, owned).(map[string]any)
 	return digest(projected)
 }
@@ -99,8 +104,9 @@ func onlySelf(set map[string]any) bool {
 	return self && len(set) == 1
 }
 
-// digest hashes a value's JSON (encoding/json sorts map keys, so equal maps
-// give equal bytes).
+// digest hashes a value's JSON. encoding/json sorts map keys, so equal maps
+// give equal bytes, and writes a whole number the same whether it came from
+// a typed object (int64) or from JSON (float64).
 func digest(v map[string]any) (string, bool) {
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -110,10 +116,10 @@ func digest(v map[string]any) (string, bool) {
 	return hex.EncodeToString(sum[:16]), true
 }
 
-// ownedFieldSet is tenantry's managedFields set (FieldsV1) on live: its one
+// OwnedFields is tenantry's managedFields set (FieldsV1) on live: its one
 // Apply entry for the main resource. Anything else (no entry, an Update
 // entry beside it) gives no answer, and the object goes to Evaluate.
-func ownedFieldSet(live client.Object) (map[string]any, bool) {
+func OwnedFields(live client.Object) (map[string]any, bool) {
 	var set map[string]any
 	found := false
 	for _, mf := range live.GetManagedFields() {

@@ -110,6 +110,9 @@ type result struct {
 	driftP50, driftP99           float64 // milliseconds
 	driftSamples                 int
 	rssMB, cpuS                  float64
+	// What the API server served while the floor applied and while the
+	// operator converged (the Tenants' creation included in both).
+	floorLoad, operatorLoad apiLoad
 }
 
 func (r result) ratio() float64 { return r.convergeS / r.rawS }

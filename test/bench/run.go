@@ -108,7 +108,7 @@ func benchSize(ctx context.Context, p params, n int) (result, error) {
 	res.objects = n * objects
 
 	var err error
-	if res.rawS, err = floor(ctx, p, n); err != nil {
+	if res.rawS, err = floor(ctx, p, n, &res); err != nil {
 		return res, fmt.Errorf("floor: %w", err)
 	}
 	if err := operatorRun(ctx, p, n, &res); err != nil {
@@ -120,7 +120,7 @@ func benchSize(ctx context.Context, p params, n int) (result, error) {
 // floor applies what Tenantry would create for n Tenants, each Tenant's
 // objects in order (namespaces first) as the operator does, with as many
 // Tenants in flight as the operator's concurrency.
-func floor(ctx context.Context, p params, n int) (float64, error) {
+func floor(ctx context.Context, p params, n int, res *result) (float64, error) {
 	c, err := startCluster(ctx, p, fmt.Sprintf("floor-%d", n))
 	if err != nil {
 		return 0, err
@@ -135,6 +135,10 @@ func floor(ctx context.Context, p params, n int) (float64, error) {
 		return 0, err
 	}
 	progress("floor: applying the objects of %d Tenants (concurrency %d, qps %d)", n, p.concurrency, p.qps)
+	loadBefore, err := apiServerLoad(ctx, c)
+	if err != nil {
+		return 0, err
+	}
 	start := time.Now()
 	err = forEach(ctx, n, p.concurrency, func(i int) error {
 		t := benchTenant(i, p.namespaces)
@@ -155,6 +159,12 @@ func floor(ctx context.Context, p params, n int) (float64, error) {
 	}
 	raw := time.Since(start).Seconds()
 	progress("floor: %.1f s", raw)
+	loadAfter, err := apiServerLoad(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	res.floorLoad = loadAfter.since(loadBefore)
+	progress("floor: API server served %s", res.floorLoad.summary(n))
 	return raw, nil
 }
 
@@ -258,6 +268,10 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	defer func() { _ = op.Stop() }()
 
 	progress("operator: creating %d Tenants", n)
+	loadBefore, err := apiServerLoad(ctx, c)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	if dir := os.Getenv("BENCH_PROFILE"); dir != "" {
 		go func() {
@@ -277,6 +291,12 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	}
 	res.convergeS = time.Since(start).Seconds()
 	progress("operator: %d Tenants Ready in %.1f s", n, res.convergeS)
+	loadAfter, err := apiServerLoad(ctx, c)
+	if err != nil {
+		return err
+	}
+	res.operatorLoad = loadAfter.since(loadBefore)
+	progress("operator: API server served %s", res.operatorLoad.summary(n))
 	stats.sample(op)
 	progress("operator: peak RSS while converging %.0f MB", stats.peakRSSMB)
 	if dir := os.Getenv("BENCH_PROFILE"); dir != "" {
