@@ -1,8 +1,14 @@
 package controller
 
 import (
+	"context"
+	"fmt"
+	"reflect"
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,7 +37,54 @@ func CacheOptions() cache.Options {
 			UnsafeDisableDeepCopy: ptr.To(true),
 		}
 	}
-	return cache.Options{ByObject: byObject}
+	return cache.Options{ByObject: byObject, NewInformer: newInformer}
+}
+
+// tenantIndex indexes the cached managed objects by their tenant label.
+const tenantIndex = "tenant"
+
+// newInformer gives the informer of a managed kind one index, by tenant,
+// instead of controller-runtime's namespace index: the reconciler looks
+// managed objects up by name or by tenant, never by namespace, and at
+// thousands of tenants each index costs megabytes (a set per namespace and
+// kind). Other kinds keep the default.
+func newInformer(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, indexers toolscache.Indexers) toolscache.SharedIndexInformer {
+	if _, managed := kindsByType[reflect.TypeOf(obj)]; managed {
+		indexers = toolscache.Indexers{tenantIndex: byTenantLabel}
+	}
+	return toolscache.NewSharedIndexInformer(lw, obj, resync, indexers)
+}
+
+func byTenantLabel(obj any) ([]string, error) {
+	if o, ok := obj.(client.Object); ok {
+		if v := o.GetLabels()[tenantryv1alpha1.TenantLabel]; v != "" {
+			return []string{v}, nil
+		}
+	}
+	return nil, nil
+}
+
+// tenantObjects are the cached objects of obj's kind labelled for tenant.
+func tenantObjects(ctx context.Context, informers cache.Informers, obj client.Object, tenant string) ([]client.Object, error) {
+	inf, err := informers.GetInformer(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	indexed, ok := inf.(interface{ GetIndexer() toolscache.Indexer })
+	if !ok {
+		return nil, fmt.Errorf("the informer of %T has no indexer", obj)
+	}
+	items, err := indexed.GetIndexer().ByIndex(tenantIndex, tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Object, 0, len(items))
+	for _, item := range items {
+		if o, ok := item.(client.Object); ok {
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 // slimForCache turns a managed object from a watch into the copy the cache

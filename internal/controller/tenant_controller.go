@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -40,13 +41,9 @@ import (
 	"github.com/tenantry/tenantry/internal/render"
 )
 
-// Field indexes on the cache.
-const (
-	// indexTenant indexes managed objects by their tenantry.io/tenant label.
-	indexTenant = "tenantry.io/tenant"
-	// indexSpecNamespace indexes Tenants by the namespaces their spec lists.
-	indexSpecNamespace = "spec.namespaces.name"
-)
+// indexSpecNamespace indexes Tenants by the namespaces their spec lists.
+// (Managed objects have their own index, tenantIndex in cache.go.)
+const indexSpecNamespace = "spec.namespaces.name"
 
 // Config is the operator-wide configuration of the reconciler.
 type Config struct {
@@ -90,6 +87,8 @@ type TenantReconciler struct {
 	failures failureStreaks
 	// accepted remembers passthrough content the API server accepted.
 	accepted acceptedContent
+	// informers give the tenant index of the managed kinds (tenantObjects).
+	informers cache.Informers
 }
 
 // writtenStatus is a status this controller wrote and the resourceVersion
@@ -356,18 +355,8 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	}
 	r.limiter = newCorrectionLimiter(r.Config.CorrectionBurst, r.Config.CorrectionInterval)
 
-	indexer := mgr.GetFieldIndexer()
-	for _, obj := range managedTypes() {
-		if err := indexer.IndexField(ctx, obj, indexTenant, func(o client.Object) []string {
-			if v := o.GetLabels()[tenantryv1alpha1.TenantLabel]; v != "" {
-				return []string{v}
-			}
-			return nil
-		}); err != nil {
-			return fmt.Errorf("index %T by tenant: %w", obj, err)
-		}
-	}
-	if err := indexer.IndexField(ctx, &tenantryv1alpha1.Tenant{}, indexSpecNamespace, func(o client.Object) []string {
+	r.informers = mgr.GetCache()
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &tenantryv1alpha1.Tenant{}, indexSpecNamespace, func(o client.Object) []string {
 		t := o.(*tenantryv1alpha1.Tenant)
 		names := make([]string, 0, len(t.Spec.Namespaces))
 		for _, ns := range t.Spec.Namespaces {

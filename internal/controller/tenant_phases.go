@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -200,19 +198,11 @@ func (r *TenantReconciler) removeFinalizer(ctx context.Context, s *scope) error 
 	return nil
 }
 
-// listTenantObjects lists, from the cache index, the objects of obj's kind
-// labelled for tenant.
+// listTenantObjects lists, from the cache's tenant index, the objects of
+// obj's kind labelled for tenant: the cached copies themselves, which the
+// caller must not modify.
 func (r *TenantReconciler) listTenantObjects(ctx context.Context, obj client.Object, tenant string) ([]client.Object, error) {
-	list := kindInfoOf(obj).newList()
-	if err := r.Client.List(ctx, list, client.MatchingFields{indexTenant: tenant}); err != nil {
-		return nil, err
-	}
-	var out []client.Object
-	err := meta.EachListItem(list, func(o runtime.Object) error {
-		out = append(out, o.(client.Object))
-		return nil
-	})
-	return out, err
+	return tenantObjects(ctx, r.informers, obj, tenant)
 }
 
 func joinSorted(items []string) string {

@@ -102,14 +102,11 @@ func (l apiLoad) keys() []string {
 	return keys
 }
 
-// summary is one line: the total, then the costliest entries.
+// summary is one line: the total, then every entry, costliest first.
 func (l apiLoad) summary(tenants int) string {
 	t := l.total()
 	parts := []string{fmt.Sprintf("%.0f requests (%.1f per tenant), %.1f server-s", t.count, t.count/float64(tenants), t.seconds)}
-	for i, k := range l.keys() {
-		if i == 8 {
-			break
-		}
+	for _, k := range l.keys() {
 		parts = append(parts, fmt.Sprintf("%s %.0f/%.1fs", k, l[k].count, l[k].seconds))
 	}
 	return strings.Join(parts, "; ")
