@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,11 +18,11 @@ import (
 	"github.com/tenantry/tenantry/internal/drift"
 )
 
-// fingerprintKey holds, in the labels of the cache's copy of a managed object
-// only, the drift.Fingerprint of the object as the watch delivered it. The
-// colon makes it an invalid label key: no stored object can carry it, so an
-// object read from the API server is never taken for a cached copy.
-const fingerprintKey = "tenantry.io/cache:fingerprint"
+// slimKey marks, in the labels of the cache's copies of managed objects only,
+// a slim copy (slimForCache). The colon makes it an invalid label key: no
+// stored object can carry it, so an object read from the API server is
+// never taken for a cached copy.
+const slimKey = "tenantry.io/cache:slim"
 
 // CacheOptions restricts the cache of every managed kind to labelled objects,
 // so memory follows tenants, not cluster size, and keeps of each object only
@@ -89,13 +90,17 @@ func tenantObjects(ctx context.Context, informers cache.Informers, obj client.Ob
 
 // slimForCache turns a managed object from a watch into the copy the cache
 // keeps: name, namespace, resourceVersion, deletion state, the status the
-// operator reports (namespace phase, quota usage), and as its only labels
-// the tenant label and the fingerprint of the fields Tenantry owns. Content,
-// other labels, owner references and managedFields are dropped: at thousands
-// of tenants they were most of the operator's memory, and an object whose
-// fingerprint is as desired needs nothing else. Anything else is read fresh
-// from the API server (ensure), which is where drift is confirmed and
-// attributed anyway.
+// operator reports (namespace phase, quota usage), the tenant label, and the
+// fingerprint of the fields Tenantry owns. Content, other labels, owner
+// references and managedFields are dropped: at thousands of tenants they
+// were most of the operator's memory, and an object whose fingerprint is as
+// desired needs nothing else. Anything else is read fresh from the API
+// server (ensure), which is where drift is confirmed and attributed anyway.
+//
+// Two fields of the copy hold what no stored object has, to cost nothing
+// per object: its labels are a map shared by the tenant's copies (tenant
+// label and slimKey), and its generation, which nothing reads on a managed
+// object, is the 64-bit fingerprint.
 func slimForCache(in any) (any, error) {
 	obj, ok := in.(client.Object)
 	if !ok {
@@ -109,10 +114,8 @@ func slimForCache(in any) (any, error) {
 	out.SetNamespace(obj.GetNamespace())
 	out.SetResourceVersion(obj.GetResourceVersion())
 	out.SetDeletionTimestamp(obj.GetDeletionTimestamp())
-	out.SetLabels(map[string]string{
-		tenantryv1alpha1.TenantLabel: obj.GetLabels()[tenantryv1alpha1.TenantLabel],
-		fingerprintKey:               fingerprint(obj),
-	})
+	out.SetLabels(slimLabels.of(obj.GetLabels()[tenantryv1alpha1.TenantLabel]))
+	out.SetGeneration(int64(fingerprint(obj))) //nolint:gosec // a bit pattern, not a number
 	switch o := obj.(type) {
 	case *corev1.Namespace:
 		out.(*corev1.Namespace).Status = o.Status
@@ -124,16 +127,16 @@ func slimForCache(in any) (any, error) {
 
 // fingerprint is drift.Fingerprint of an object the transform owns: its
 // managedFields are dropped before the conversion, which then costs a
-// fraction. "" when Tenantry owns nothing of it: that never matches.
-func fingerprint(obj client.Object) string {
+// fraction. 0 when Tenantry owns nothing of it: that never matches.
+func fingerprint(obj client.Object) uint64 {
 	owned, ok := drift.OwnedFields(obj)
 	if !ok {
-		return ""
+		return 0
 	}
 	obj.SetManagedFields(nil)
 	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
-		return ""
+		return 0
 	}
 	fp, _ := drift.FingerprintContent(content, owned)
 	return fp
@@ -141,10 +144,39 @@ func fingerprint(obj client.Object) string {
 
 // cachedFingerprint is the fingerprint a cached copy carries; slim is false
 // for an object read from the API server, and for none.
-func cachedFingerprint(obj client.Object) (fp string, slim bool) {
+func cachedFingerprint(obj client.Object) (fp uint64, slim bool) {
 	if obj == nil {
-		return "", false
+		return 0, false
 	}
-	fp, slim = obj.GetLabels()[fingerprintKey]
-	return fp, slim
+	if _, slim = obj.GetLabels()[slimKey]; !slim {
+		return 0, false
+	}
+	return uint64(obj.GetGeneration()), true //nolint:gosec // the bit pattern slimForCache stored
+}
+
+// slimLabels hands out the label maps of slim copies, one per tenant. Like
+// everything in the cache they are shared and must not be modified.
+var slimLabels = labelSets{byTenant: map[string]map[string]string{}}
+
+type labelSets struct {
+	mu       sync.Mutex
+	byTenant map[string]map[string]string
+}
+
+func (l *labelSets) of(tenant string) map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, ok := l.byTenant[tenant]
+	if !ok {
+		m = map[string]string{tenantryv1alpha1.TenantLabel: tenant, slimKey: ""}
+		l.byTenant[tenant] = m
+	}
+	return m
+}
+
+// forget drops a deleted Tenant's map (copies still holding it keep it).
+func (l *labelSets) forget(tenant string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.byTenant, tenant)
 }

@@ -2,7 +2,7 @@ package drift
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
+	"encoding/binary"
 	"encoding/json"
 	"strings"
 
@@ -29,14 +29,14 @@ import (
 // right, and any change that manager makes later changes the fingerprint.
 // ok is false when tenantry owns nothing on the object (or its entry cannot
 // be read): such an object never matches.
-func Fingerprint(live client.Object) (fp string, ok bool) {
+func Fingerprint(live client.Object) (fp uint64, ok bool) {
 	owned, ok := OwnedFields(live)
 	if !ok {
-		return "", false
+		return 0, false
 	}
 	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
 	if err != nil {
-		return "", false
+		return 0, false
 	}
 	return FingerprintContent(content, owned)
 }
@@ -45,17 +45,17 @@ func Fingerprint(live client.Object) (fp string, ok bool) {
 // content and tenantry's managedFields set (OwnedFields), for a caller that
 // converts the object itself (without its managedFields, which are large and
 // not part of the fingerprint).
-func FingerprintContent(content map[string]any, owned map[string]any) (string, bool) {
+func FingerprintContent(content map[string]any, owned map[string]any) (uint64, bool) {
 	projected, _ := project(content, owned).(map[string]any)
 	return digest(projected)
 }
 
 // DesiredFingerprint is the Fingerprint of a stored object that holds exactly
 // what d sets, all of it owned by field manager tenantry.
-func DesiredFingerprint(d render.Object) (string, error) {
+func DesiredFingerprint(d render.Object) (uint64, error) {
 	want, err := toMap(d.Apply)
 	if err != nil {
-		return "", err
+		return 0, err
 	}
 	// Identity is not owned: managedFields never list it.
 	delete(want, "apiVersion")
@@ -106,14 +106,15 @@ func onlySelf(set map[string]any) bool {
 
 // digest hashes a value's JSON. encoding/json sorts map keys, so equal maps
 // give equal bytes, and writes a whole number the same whether it came from
-// a typed object (int64) or from JSON (float64).
-func digest(v map[string]any) (string, bool) {
+// a typed object (int64) or from JSON (float64). 64 bits of SHA-256: one
+// word per cached object, and no one can craft a change that keeps it.
+func digest(v map[string]any) (uint64, bool) {
 	data, err := json.Marshal(v)
 	if err != nil {
-		return "", false
+		return 0, false
 	}
 	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:16]), true
+	return binary.BigEndian.Uint64(sum[:8]), true
 }
 
 // OwnedFields is tenantry's managedFields set (FieldsV1) on live: its one
