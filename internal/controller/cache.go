@@ -38,7 +38,17 @@ func CacheOptions() cache.Options {
 			UnsafeDisableDeepCopy: ptr.To(true),
 		}
 	}
+	// Tenants are cached whole, but for their managedFields, which the
+	// reconciler never reads (a third of a Tenant's size).
+	byObject[&tenantryv1alpha1.Tenant{}] = cache.ByObject{Transform: dropManagedFields}
 	return cache.Options{ByObject: byObject, NewInformer: newInformer}
+}
+
+func dropManagedFields(in any) (any, error) {
+	if obj, ok := in.(client.Object); ok {
+		obj.SetManagedFields(nil)
+	}
+	return in, nil
 }
 
 // tenantIndex indexes the cached managed objects by their tenant label.
