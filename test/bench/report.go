@@ -40,6 +40,7 @@ func writeReport(path string, p params, results []result) error {
 		fmt.Fprintf(&b, "\nFrom %d to %d tenants (×%.0f): converge_s ×%.1f, raw_s ×%.1f, rss ×%.1f, cpu ×%.1f.\n",
 			first.tenants, last.tenants, grow, last.convergeS/first.convergeS, last.rawS/first.rawS, last.rssMB/first.rssMB, last.cpuS/first.cpuS)
 	}
+	writeLoadTable(&b, results[len(results)-1])
 	fmt.Fprintf(&b, "\n![convergence time and RSS against tenants](%s)\n\n", svgName)
 	fmt.Fprintf(&b, "Summary lines:\n\n```\n")
 	for _, r := range results {
@@ -53,6 +54,37 @@ func writeReport(path string, p params, results []result) error {
 		}
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// writeLoadTable compares what the API server served while the floor applied
+// and while the operator converged, per verb and resource: request counts
+// and the seconds the server spent on them (apiserver_request_duration_seconds).
+func writeLoadTable(b *strings.Builder, r result) {
+	if len(r.floorLoad) == 0 || len(r.operatorLoad) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nWhat the API server served at %d tenants (requests / server seconds; watches left out; the Tenants' creation and kube-controller-manager's requests are in both):\n\n", r.tenants)
+	fmt.Fprintf(b, "| request | floor | operator |\n|---|---|---|\n")
+	all := apiLoad{}
+	for k, c := range r.floorLoad {
+		all[k] = c
+	}
+	for k, c := range r.operatorLoad {
+		all[k] = apiCost{count: all[k].count + c.count, seconds: all[k].seconds + c.seconds}
+	}
+	cell := func(c apiCost) string {
+		if c.count == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.0f / %.1f s", c.count, c.seconds)
+	}
+	for _, k := range all.keys() {
+		if all[k].seconds < 0.5 {
+			continue
+		}
+		fmt.Fprintf(b, "| %s | %s | %s |\n", k, cell(r.floorLoad[k]), cell(r.operatorLoad[k]))
+	}
+	fmt.Fprintf(b, "| **total** | %s | %s |\n", cell(r.floorLoad.total()), cell(r.operatorLoad.total()))
 }
 
 // analysisMarker starts the hand-written part of the report.
