@@ -342,7 +342,7 @@ func TenantLabelSelector() labels.Selector {
 }
 
 // SetupWithManager registers indexes and watches: Tenants, every child kind
-// by owner reference, and namespaces by label and by the Tenants listing them.
+// by its tenant label, and namespaces by label and by the Tenants listing them.
 func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	if r.now == nil {
 		r.now = time.Now

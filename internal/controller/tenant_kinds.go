@@ -16,18 +16,17 @@ import (
 type kindInfo struct {
 	name      string
 	newObject func() client.Object
-	newList   func() client.ObjectList
 }
 
 // kinds Tenantry manages; namespaces first (they hold everything else).
 var kinds = []kindInfo{
-	{render.KindNamespace, func() client.Object { return &corev1.Namespace{} }, func() client.ObjectList { return &corev1.NamespaceList{} }},
-	{render.KindResourceQuota, func() client.Object { return &corev1.ResourceQuota{} }, func() client.ObjectList { return &corev1.ResourceQuotaList{} }},
-	{render.KindLimitRange, func() client.Object { return &corev1.LimitRange{} }, func() client.ObjectList { return &corev1.LimitRangeList{} }},
-	{render.KindRoleBinding, func() client.Object { return &rbacv1.RoleBinding{} }, func() client.ObjectList { return &rbacv1.RoleBindingList{} }},
-	{render.KindNetworkPolicy, func() client.Object { return &networkingv1.NetworkPolicy{} }, func() client.ObjectList { return &networkingv1.NetworkPolicyList{} }},
-	{render.KindClusterRole, func() client.Object { return &rbacv1.ClusterRole{} }, func() client.ObjectList { return &rbacv1.ClusterRoleList{} }},
-	{render.KindClusterRoleBinding, func() client.Object { return &rbacv1.ClusterRoleBinding{} }, func() client.ObjectList { return &rbacv1.ClusterRoleBindingList{} }},
+	{render.KindNamespace, func() client.Object { return &corev1.Namespace{} }},
+	{render.KindResourceQuota, func() client.Object { return &corev1.ResourceQuota{} }},
+	{render.KindLimitRange, func() client.Object { return &corev1.LimitRange{} }},
+	{render.KindRoleBinding, func() client.Object { return &rbacv1.RoleBinding{} }},
+	{render.KindNetworkPolicy, func() client.Object { return &networkingv1.NetworkPolicy{} }},
+	{render.KindClusterRole, func() client.Object { return &rbacv1.ClusterRole{} }},
+	{render.KindClusterRoleBinding, func() client.Object { return &rbacv1.ClusterRoleBinding{} }},
 }
 
 // managedTypes are the kinds Tenantry writes, as empty objects.

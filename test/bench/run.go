@@ -405,8 +405,10 @@ func waitAllReady(ctx context.Context, c *localcluster.Cluster, n int, start tim
 			}
 		}
 		w.Stop()
-		if ctx.Err() != nil {
+		select {
+		case <-ctx.Done():
 			return errors.New("the Tenants were not Ready within 30 minutes")
+		case <-time.After(time.Second): // then watch again
 		}
 	}
 }
