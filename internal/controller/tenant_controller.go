@@ -410,8 +410,9 @@ var tenantChanged = predicate.Or(
 )
 
 // tenantOfObject maps an event of a managed child to the Tenant named in its
-// label. A child that loses the label (relabelled) still arrives here: the
-// watch reports it deleted, with its last labelled state.
+// label. An update is mapped for the old and the new object, so a child
+// relabelled to another tenant reaches both; one that loses the label still
+// arrives: the watch reports it deleted, with its last labelled state.
 func tenantOfObject(_ context.Context, obj client.Object) []reconcile.Request {
 	if tenant := obj.GetLabels()[tenantryv1alpha1.TenantLabel]; tenant != "" {
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: tenant}}}
