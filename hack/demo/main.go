@@ -56,9 +56,9 @@ func run() error {
 		return err
 	}
 
-	step("Running the operator as ServiceAccount tenantry-system/tenantry-controller-manager")
+	step("Running the operator as ServiceAccount " + localcluster.OperatorNamespace + "/" + localcluster.OperatorServiceAccount)
 	op, err := c.StartOperator(ctx, localcluster.OperatorOptions{
-		Binary: manager, Namespace: "tenantry-system", ServiceAccount: "tenantry-controller-manager",
+		Binary: manager, Namespace: localcluster.OperatorNamespace, ServiceAccount: localcluster.OperatorServiceAccount,
 		Dir: filepath.Join(dir, "operator"),
 	})
 	if err != nil {

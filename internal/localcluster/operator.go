@@ -16,6 +16,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
+// The operator's namespace and ServiceAccount as config/default (and the
+// chart's defaults) install them; tests, the demo and the benchmark run the
+// manager as this identity.
+const (
+	OperatorNamespace      = "tenantry-system"
+	OperatorServiceAccount = "tenantry-controller-manager"
+)
+
 // Kubectl runs this control plane's kubectl as the admin and returns its
 // combined output.
 func (c *Cluster) Kubectl(ctx context.Context, args ...string) (string, error) {

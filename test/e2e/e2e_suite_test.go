@@ -24,8 +24,8 @@ import (
 )
 
 const (
-	operatorNamespace = "tenantry-system"
-	operatorSA        = "tenantry-controller-manager"
+	operatorNamespace = localcluster.OperatorNamespace
+	operatorSA        = localcluster.OperatorServiceAccount
 )
 
 var (

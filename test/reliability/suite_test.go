@@ -35,8 +35,8 @@ import (
 )
 
 const (
-	operatorNamespace = "tenantry-system"
-	operatorSA        = "tenantry-controller-manager"
+	operatorNamespace = localcluster.OperatorNamespace
+	operatorSA        = localcluster.OperatorServiceAccount
 	leaseName         = "tenantry.tenantry.io"
 )
 
