@@ -30,7 +30,7 @@ manifests: ## Generate the CRD and the operator's ClusterRole from the Go marker
 	cp config/crd/bases/tenantry.io_tenants.yaml charts/tenantry/crds/
 	cp config/rbac/role.yaml charts/tenantry/files/manager-role.yaml
 	cp config/rbac/leader_election_role.yaml config/rbac/tenant_editor_role.yaml config/rbac/tenant_viewer_role.yaml charts/tenantry/files/
-	cp config/policies/protect_managed_objects.yaml charts/tenantry/files/
+	cp $(filter-out %/kustomization.yaml,$(wildcard config/policies/*.yaml)) charts/tenantry/files/policies/
 
 .PHONY: generate
 generate: ## Generate DeepCopy methods.

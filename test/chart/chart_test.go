@@ -4,6 +4,7 @@ package chart
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -160,16 +161,27 @@ func TestChartFollowsValues(t *testing.T) {
 		"--namespace", "platform", "--kube-version", "1.37.2",
 		"--set", "namePrefix=acme-tenantry-", "--set", "allowedClusterRoles={admin,view,tenant-developer}",
 		"--set", "podDisruptionBudget.enabled=true", "--set", "metrics.serviceMonitor.enabled=true"))
-	vap := out["ValidatingAdmissionPolicy/acme-tenantry-protect-managed-objects"]
-	if vap == nil {
-		t.Fatalf("policy not renamed: %v", keys(out))
-	}
-	vars, _, _ := unstructured.NestedSlice(vap.Object, "spec", "variables")
-	if got := vars[0].(map[string]any)["expression"]; got != "'system:serviceaccount:' + 'platform' + ':' + 'acme-tenantry-controller-manager'" {
-		t.Errorf("the policy must exempt this release's ServiceAccount, got %v", got)
-	}
-	if b := out["ValidatingAdmissionPolicyBinding/acme-tenantry-protect-managed-objects"]; b == nil || b.Object["spec"].(map[string]any)["policyName"] != "acme-tenantry-protect-managed-objects" {
-		t.Errorf("binding does not follow the policy's name")
+	const operator = "'system:serviceaccount:' + 'platform' + ':' + 'acme-tenantry-controller-manager'"
+	for _, name := range []string{"protect-managed-objects", "tenant-namespace-rules", "protect-tenants", "operator-fence"} {
+		vap := out["ValidatingAdmissionPolicy/acme-tenantry-"+name]
+		if vap == nil {
+			t.Fatalf("policy %s not renamed: %v", name, keys(out))
+		}
+		if b := out["ValidatingAdmissionPolicyBinding/acme-tenantry-"+name]; b == nil || b.Object["spec"].(map[string]any)["policyName"] != "acme-tenantry-"+name {
+			t.Errorf("binding %s does not follow the policy's name", name)
+		}
+		want := map[string]string{"operator": operator}
+		if name == "operator-fence" {
+			want = map[string]string{"operatorNamespace": "'platform'", "allowedClusterRoles": `["admin","view","tenant-developer"]`}
+			if got := named(t, vap, "matchConditions", "operator"); got != "request.userInfo.username == "+operator {
+				t.Errorf("operator-fence must match this release's ServiceAccount, got %v", got)
+			}
+		}
+		for v, expr := range want {
+			if got := named(t, vap, "variables", v); got != expr {
+				t.Errorf("%s: variable %s must be %s, got %v", name, v, expr, got)
+			}
+		}
 	}
 	rules, _, _ := unstructured.NestedSlice(out["ClusterRole/acme-tenantry-manager-role"].Object, "rules")
 	found := false
@@ -196,4 +208,69 @@ func keys(m map[string]*unstructured.Unstructured) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// named returns the expression of the element called name in spec.<list> of a policy.
+func named(t *testing.T, vap *unstructured.Unstructured, list, name string) any {
+	t.Helper()
+	items, _, _ := unstructured.NestedSlice(vap.Object, "spec", list)
+	for _, it := range items {
+		if m := it.(map[string]any); m["name"] == name {
+			return m["expression"]
+		}
+	}
+	t.Fatalf("%s has no %s %s", vap.GetName(), list, name)
+	return nil
+}
+
+// The operator fence of config/default allows binding exactly the ClusterRoles
+// the operator is started with (--allowed-cluster-roles) and may bind (RBAC).
+func TestFenceFollowsAllowedClusterRoles(t *testing.T) {
+	kustomize, _ := rendered(t)
+	var flag string
+	for _, a := range container(t, kustomize["Deployment/tenantry-controller-manager"])["args"].([]any) {
+		if v, ok := strings.CutPrefix(a.(string), "--allowed-cluster-roles="); ok {
+			flag = v
+		}
+	}
+	var bind []string
+	rules, _, _ := unstructured.NestedSlice(kustomize["ClusterRole/tenantry-manager-role"].Object, "rules")
+	for _, r := range rules {
+		rule := r.(map[string]any)
+		if slices.Contains(rule["verbs"].([]any), any("bind")) {
+			for _, n := range rule["resourceNames"].([]any) {
+				bind = append(bind, n.(string))
+			}
+		}
+	}
+	var fence []string
+	expr := named(t, kustomize["ValidatingAdmissionPolicy/tenantry-operator-fence"], "variables", "allowedClusterRoles").(string)
+	if err := json.Unmarshal([]byte(expr), &fence); err != nil {
+		t.Fatalf("allowedClusterRoles %q: %v", expr, err)
+	}
+	if strings.Join(fence, ",") != flag || !reflect.DeepEqual(fence, bind) {
+		t.Errorf("operator-fence allows %v, the Deployment passes --allowed-cluster-roles=%s, the ClusterRole binds %v: keep them equal", fence, flag, bind)
+	}
+}
+
+// The chart's copies of the policies are config/policies' (`make manifests`).
+func TestChartPoliciesAreCopies(t *testing.T) {
+	root := repoRoot(t)
+	srcs, _ := filepath.Glob(filepath.Join(root, "config", "policies", "*.yaml"))
+	copies, _ := filepath.Glob(filepath.Join(root, "charts", "tenantry", "files", "policies", "*.yaml"))
+	var want []string
+	for _, src := range srcs {
+		if filepath.Base(src) == "kustomization.yaml" {
+			continue
+		}
+		want = append(want, filepath.Base(src))
+		a, _ := os.ReadFile(src)
+		b, err := os.ReadFile(filepath.Join(root, "charts", "tenantry", "files", "policies", filepath.Base(src)))
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("charts/tenantry/files/policies/%s is not a copy of config/policies: run make manifests", filepath.Base(src))
+		}
+	}
+	if len(copies) != len(want) {
+		t.Errorf("charts/tenantry/files/policies has %d files, config/policies %d policies: run make manifests", len(copies), len(want))
+	}
 }
