@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -40,6 +41,9 @@ func main() {
 		renewDeadline           time.Duration
 		retryPeriod             time.Duration
 		shutdownTimeout         time.Duration
+		operatorNamespace       string
+		protectedNamespaces     string
+		protectedSelector       string
 	)
 	flag.BoolVar(&leaderElect, "leader-elect", false,
 		"Enable leader election so that only one replica reconciles at a time.")
@@ -71,6 +75,12 @@ func main() {
 		"ClusterRole bound to a Tenant's owners when spec.ownerClusterRole is empty.")
 	flag.DurationVar(&resyncPeriod, "resync-period", 10*time.Minute,
 		"How often (jittered by 10%) every Tenant is re-checked for drift watches could have missed; 0 disables.")
+	flag.StringVar(&operatorNamespace, "operator-namespace", os.Getenv("POD_NAMESPACE"),
+		"The operator's own namespace, never a tenant namespace (default: $POD_NAMESPACE, else the leader election namespace).")
+	flag.StringVar(&protectedNamespaces, "protected-namespaces", "",
+		"Comma-separated namespaces that can never be tenant namespaces, besides default, kube-system, kube-public, kube-node-lease and the operator's own.")
+	flag.StringVar(&protectedSelector, "protected-namespace-selector", "",
+		"Label selector of namespaces that can never be tenant namespaces (e.g. 'platform.example.com/system=true').")
 	flag.BoolVar(&pprofEnabled, "pprof", false,
 		"Serve Go profiles at /debug/pprof/ on the metrics address.")
 	opts := zap.Options{}
@@ -78,6 +88,18 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+
+	if operatorNamespace == "" {
+		operatorNamespace = leaderElectionNamespace
+	}
+	if data, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); operatorNamespace == "" && err == nil {
+		operatorNamespace = strings.TrimSpace(string(data))
+	}
+	protectedSel, err := labels.Parse(protectedSelector)
+	if err != nil {
+		log.Error(err, "Invalid --protected-namespace-selector")
+		os.Exit(1)
+	}
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -116,10 +138,13 @@ func main() {
 		Recorder:  mgr.GetEventRecorder("tenantry"),
 		Health:    health,
 		Config: controller.Config{
-			AllowedClusterRoles:     splitList(allowedRoles),
-			DefaultOwnerClusterRole: defaultOwnerRole,
-			ResyncPeriod:            resyncPeriod,
-			MaxConcurrentReconciles: concurrency,
+			AllowedClusterRoles:        splitList(allowedRoles),
+			DefaultOwnerClusterRole:    defaultOwnerRole,
+			ResyncPeriod:               resyncPeriod,
+			MaxConcurrentReconciles:    concurrency,
+			OperatorNamespace:          operatorNamespace,
+			ProtectedNamespaces:        splitList(protectedNamespaces),
+			ProtectedNamespaceSelector: protectedSel,
 		},
 	}
 	if err := r.SetupWithManager(ctx, mgr); err != nil {

@@ -12,6 +12,18 @@ const (
 	Finalizer = "tenantry.io/finalizer"
 	// FieldManager is the server-side apply field manager of every write.
 	FieldManager = "tenantry"
+	// TenantUIDAnnotation on a namespace names the UID of the Tenant that
+	// Tenantry created or adopted it for: with the Tenant's inventory, the
+	// proof of ownership that a label alone is not.
+	TenantUIDAnnotation = "tenantry.io/tenant-uid"
+	// AdoptedAnnotation on an adopted namespace holds, as JSON, the labels
+	// and annotations that adoption overwrote, restored on release. It is
+	// written by AdoptionFieldManager.
+	AdoptedAnnotation = "tenantry.io/adopted"
+	// AdoptionFieldManager writes AdoptedAnnotation.
+	AdoptionFieldManager = "tenantry-adoption"
+	// ReleaseFieldManager restores what adoption overwrote, on release.
+	ReleaseFieldManager = "tenantry-release"
 )
 
 // Condition types of a Tenant.
@@ -50,6 +62,10 @@ const (
 	// ReasonClusterRoleNotAllowed: ownerClusterRole or a roleBindings clusterRole
 	// is not in the operator's --allowed-cluster-roles.
 	ReasonClusterRoleNotAllowed = "ClusterRoleNotAllowed"
+	// ReasonNamespaceProtected: a listed namespace is a system namespace, the
+	// operator's own, or one the operator's --protected-namespaces or
+	// --protected-namespace-selector name; it is never labelled or adopted.
+	ReasonNamespaceProtected = "NamespaceProtected"
 	// ReasonInvalidSpec: the API server refuses an object the spec asks for
 	// (a quota, limit range or network policy its own validation rejects);
 	// nothing of the new spec was applied.
@@ -73,4 +89,9 @@ const (
 	EventDriftCorrected = "DriftCorrected"
 	// EventDriftDetected is emitted when drift was found and left alone.
 	EventDriftDetected = "DriftDetected"
+	// EventOwnershipConflict is emitted when an object carries the Tenant's
+	// label without proof that Tenantry made it for this Tenant.
+	EventOwnershipConflict = "OwnershipConflict"
+	// EventAdopted is emitted when a namespace is adopted.
+	EventAdopted = "Adopted"
 )

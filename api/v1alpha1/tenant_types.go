@@ -4,6 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // TenantSpec declares what a tenant gets: its namespaces and, in each of them,
@@ -102,6 +103,7 @@ type TenantNamespace struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="!(self in ['default', 'kube-system', 'kube-public', 'kube-node-lease'])",message="a system namespace (default, kube-system, kube-public, kube-node-lease) can never be a tenant namespace"
 	Name string `json:"name"`
 
 	// labels added to this namespace (on top of namespaceMetadata.labels).
@@ -458,6 +460,66 @@ type TenantStatus struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=10
 	Drift []DriftRecord `json:"drift,omitempty"`
+
+	// inventory lists the namespaces Tenantry created or adopted for this
+	// Tenant (its UID), with each namespace's own UID. It is the proof of
+	// ownership: only a namespace listed here is ever released, and only one
+	// listed as Created is ever deleted (under deletionPolicy Delete).
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Inventory []InventoryEntry `json:"inventory,omitempty"`
+
+	// conflicts are objects that carry this Tenant's tenantry.io/tenant label
+	// without proof that Tenantry made them for this Tenant: they are never
+	// modified or deleted. At most 20, sorted.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	Conflicts []ObjectConflict `json:"conflicts,omitempty"`
+}
+
+// NamespaceOrigin says how a namespace came under Tenantry's management.
+// +kubebuilder:validation:Enum=Created;Adopted
+type NamespaceOrigin string
+
+// Namespace origins.
+const (
+	// NamespaceCreated: Tenantry created the namespace for this Tenant.
+	NamespaceCreated NamespaceOrigin = "Created"
+	// NamespaceAdopted: the namespace existed and Tenantry adopted it; it is
+	// only ever released, never deleted.
+	NamespaceAdopted NamespaceOrigin = "Adopted"
+)
+
+// InventoryEntry is one namespace Tenantry manages for a Tenant.
+type InventoryEntry struct {
+	// name of the namespace.
+	// +required
+	Name string `json:"name"`
+	// uid of the namespace: a namespace deleted and created again under the
+	// same name is not the one in the inventory.
+	// +required
+	UID types.UID `json:"uid"`
+	// origin is Created or Adopted.
+	// +required
+	Origin NamespaceOrigin `json:"origin"`
+}
+
+// ObjectConflict is an object labelled for a Tenant that Tenantry did not make for it.
+type ObjectConflict struct {
+	// kind of the object.
+	// +required
+	Kind string `json:"kind"`
+	// namespace of the object; empty for cluster-scoped objects.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// name of the object.
+	// +required
+	Name string `json:"name"`
+	// message says why the object is not taken for the Tenant's.
+	// +required
+	Message string `json:"message"`
 }
 
 // +kubebuilder:object:root=true

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -23,6 +24,9 @@ import (
 // stored object can carry it, so an object read from the API server is
 // never taken for a cached copy.
 const slimKey = "tenantry.io/cache:slim"
+
+// slimOwnerKey holds, in a slim copy's labels, ownerUID of the object.
+const slimOwnerKey = "tenantry.io/cache:owner"
 
 // CacheOptions restricts the cache of every managed kind to labelled objects,
 // so memory follows tenants, not cluster size, and keeps of each object only
@@ -124,15 +128,40 @@ func slimForCache(in any) (any, error) {
 	out.SetNamespace(obj.GetNamespace())
 	out.SetResourceVersion(obj.GetResourceVersion())
 	out.SetDeletionTimestamp(obj.GetDeletionTimestamp())
-	out.SetLabels(slimLabels.of(obj.GetLabels()[tenantryv1alpha1.TenantLabel]))
+	out.SetLabels(slimLabels.of(obj.GetLabels()[tenantryv1alpha1.TenantLabel], ownerUID(obj)))
 	out.SetGeneration(int64(fingerprint(obj))) //nolint:gosec // a bit pattern, not a number
 	switch o := obj.(type) {
 	case *corev1.Namespace:
 		out.(*corev1.Namespace).Status = o.Status
+		out.SetUID(o.UID) // the inventory pins namespaces by UID
 	case *corev1.ResourceQuota:
 		out.(*corev1.ResourceQuota).Status = o.Status
 	}
 	return out, nil
+}
+
+// ownerUID is the UID of the Tenant an object was made for: a namespace's
+// tenantry.io/tenant-uid annotation, a child's controller reference to a
+// Tenant. Empty when there is none (the label alone proves nothing).
+func ownerUID(obj client.Object) types.UID {
+	if _, ok := obj.(*corev1.Namespace); ok {
+		return types.UID(obj.GetAnnotations()[tenantryv1alpha1.TenantUIDAnnotation])
+	}
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.Controller != nil && *ref.Controller && ref.Kind == "Tenant" &&
+			ref.APIVersion == tenantryv1alpha1.GroupVersion.String() {
+			return ref.UID
+		}
+	}
+	return ""
+}
+
+// cachedOwnerUID is ownerUID for a cached slim copy or an object read whole.
+func cachedOwnerUID(obj client.Object) types.UID {
+	if _, slim := cachedFingerprint(obj); slim {
+		return types.UID(obj.GetLabels()[slimOwnerKey])
+	}
+	return ownerUID(obj)
 }
 
 // fingerprint is drift.Fingerprint of an object the transform owns: its
@@ -164,27 +193,33 @@ func cachedFingerprint(obj client.Object) (fp uint64, slim bool) {
 	return uint64(obj.GetGeneration()), true //nolint:gosec // the bit pattern slimForCache stored
 }
 
-// slimLabels hands out the label maps of slim copies, one per tenant. Like
-// everything in the cache they are shared and must not be modified.
-var slimLabels = labelSets{byTenant: map[string]map[string]string{}}
+// slimLabels hands out the label maps of slim copies, one per tenant and
+// owner UID (nearly always one per tenant). Like everything in the cache
+// they are shared and must not be modified.
+var slimLabels = labelSets{byTenant: map[string]map[types.UID]map[string]string{}}
 
 type labelSets struct {
 	mu       sync.Mutex
-	byTenant map[string]map[string]string
+	byTenant map[string]map[types.UID]map[string]string
 }
 
-func (l *labelSets) of(tenant string) map[string]string {
+func (l *labelSets) of(tenant string, owner types.UID) map[string]string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	m, ok := l.byTenant[tenant]
+	byOwner, ok := l.byTenant[tenant]
 	if !ok {
-		m = map[string]string{tenantryv1alpha1.TenantLabel: tenant, slimKey: ""}
-		l.byTenant[tenant] = m
+		byOwner = map[types.UID]map[string]string{}
+		l.byTenant[tenant] = byOwner
+	}
+	m, ok := byOwner[owner]
+	if !ok {
+		m = map[string]string{tenantryv1alpha1.TenantLabel: tenant, slimKey: "", slimOwnerKey: string(owner)}
+		byOwner[owner] = m
 	}
 	return m
 }
 
-// forget drops a deleted Tenant's map (copies still holding it keep it).
+// forget drops a deleted Tenant's maps (copies still holding them keep them).
 func (l *labelSets) forget(tenant string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -58,7 +58,7 @@ func TestSlimForCacheKeepsWhatTheReconcilerReads(t *testing.T) {
 	if slim.Spec.Hard != nil || slim.ManagedFields != nil || slim.OwnerReferences != nil || slim.Annotations != nil || slim.UID != "" {
 		t.Fatalf("the copy keeps content it should drop: %+v", slim)
 	}
-	if got := slim.Labels; len(got) != 2 || got[tenantryv1alpha1.TenantLabel] != "slim" {
+	if got := slim.Labels; len(got) != 3 || got[tenantryv1alpha1.TenantLabel] != "slim" {
 		t.Fatalf("labels = %v, want the tenant label and the slim mark", got)
 	}
 	if fp, isSlim := cachedFingerprint(slim); !isSlim || fp != want {
@@ -103,9 +103,9 @@ func TestSlimForCacheEdges(t *testing.T) {
 		t.Fatalf("tombstone changed: %+v", got)
 	}
 	// A deleted Tenant's label map is forgotten; later copies get a new one.
-	first := slimLabels.of("gone")
+	first := slimLabels.of("gone", "")
 	slimLabels.forget("gone")
-	if reflect.ValueOf(slimLabels.of("gone")).UnsafePointer() == reflect.ValueOf(first).UnsafePointer() {
+	if reflect.ValueOf(slimLabels.of("gone", "")).UnsafePointer() == reflect.ValueOf(first).UnsafePointer() {
 		t.Fatal("forget kept the map")
 	}
 }

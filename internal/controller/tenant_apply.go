@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,6 +26,10 @@ import (
 type ensureResult struct {
 	exists      bool
 	terminating bool // a namespace being deleted
+	// uid and soleWriter are known for a namespace this pass applied:
+	// soleWriter says the API server's answer shows no writer but Tenantry.
+	uid        types.UID
+	soleWriter bool
 }
 
 // ensureCached ensures one desired object, reading the live one from the cache.
@@ -190,17 +197,53 @@ func alreadyReported(st tenantryv1alpha1.TenantStatus, key string) bool {
 // apply server-side applies a desired object as field manager tenantry,
 // taking over fields others wrote (ForceOwnership): Tenantry's spec wins.
 func (r *TenantReconciler) apply(ctx context.Context, s *scope, d render.Object) (ensureResult, error) {
-	if err := r.Client.Apply(ctx, d.Apply, client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership); err != nil {
+	if ns, ok := d.Apply.(*corev1ac.NamespaceApplyConfiguration); ok {
+		return r.applyNamespace(ctx, s, d, ns)
+	}
+	err := r.Client.Apply(ctx, d.Apply, client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership)
+	if immutableChange(err) {
+		err = r.replace(ctx, s, d)
+	}
+	if err != nil {
 		return ensureResult{}, fmt.Errorf("apply %s: %w", d.Key(), err)
 	}
 	s.writes++
 	r.verified.mark(s, d, appliedResourceVersion(d.Apply))
 	logf.FromContext(ctx).V(1).Info("Applied "+d.Kind, "namespace", d.Namespace, "name", d.Name)
-	res := ensureResult{exists: true}
-	if ns, ok := d.Apply.(*corev1ac.NamespaceApplyConfiguration); ok && ns.Status != nil && ns.Status.Phase != nil {
-		res.terminating = *ns.Status.Phase == corev1.NamespaceTerminating
+	return ensureResult{exists: true}, nil
+}
+
+// applyNamespace applies a namespace and reads from the API server's answer
+// what typed apply configurations drop: its writers (managedFields), which
+// tell whether this apply created it.
+func (r *TenantReconciler) applyNamespace(ctx context.Context, s *scope, d render.Object, ns *corev1ac.NamespaceApplyConfiguration) (ensureResult, error) {
+	u, err := toUnstructured(d)
+	if err != nil {
+		return ensureResult{}, err
 	}
-	return res, nil
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership); err != nil {
+		return ensureResult{}, fmt.Errorf("apply %s: %w", d.Key(), err)
+	}
+	s.writes++
+	r.verified.mark(s, d, u.GetResourceVersion())
+	logf.FromContext(ctx).V(1).Info("Applied Namespace", "name", d.Name)
+	phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+	return ensureResult{
+		exists:      true,
+		terminating: phase == string(corev1.NamespaceTerminating),
+		uid:         u.GetUID(),
+		soleWriter:  onlyTenantryWrote(u.GetManagedFields()),
+	}, nil
+}
+
+// onlyTenantryWrote: no field manager but Tenantry's has written the object.
+func onlyTenantryWrote(mfs []metav1.ManagedFieldsEntry) bool {
+	for _, mf := range mfs {
+		if !strings.HasPrefix(mf.Manager, tenantryv1alpha1.FieldManager) {
+			return false
+		}
+	}
+	return len(mfs) > 0
 }
 
 // readDirect reads an object from the API server, bypassing the cache; nil
@@ -220,7 +263,7 @@ func resultOf(live client.Object) ensureResult {
 	if live == nil {
 		return ensureResult{}
 	}
-	return ensureResult{exists: true, terminating: !live.GetDeletionTimestamp().IsZero()}
+	return ensureResult{exists: true, terminating: !live.GetDeletionTimestamp().IsZero(), uid: live.GetUID()}
 }
 
 func isTenants(obj client.Object, tenant string) bool {

@@ -56,6 +56,12 @@ type Config struct {
 	ResyncPeriod time.Duration
 	// MaxConcurrentReconciles is the number of Tenants reconciled in parallel.
 	MaxConcurrentReconciles int
+	// OperatorNamespace is the operator's own namespace, never a tenant's.
+	OperatorNamespace string
+	// ProtectedNamespaces and ProtectedNamespaceSelector name more
+	// namespaces that can never be tenant namespaces.
+	ProtectedNamespaces        []string
+	ProtectedNamespaceSelector labels.Selector
 	// CorrectionBurst and CorrectionInterval bound drift corrections per object.
 	CorrectionBurst    int
 	CorrectionInterval time.Duration
@@ -176,6 +182,9 @@ func (r *TenantReconciler) run(ctx context.Context, s *scope, phases []phase) (c
 	if errors.Is(err, errHalt) {
 		err = nil
 	}
+	if err == nil && len(s.failed) > 0 {
+		err = objectErrors(s.failed)
+	}
 	if apierrors.IsConflict(err) {
 		// Someone else moved the object on; a fresh pass sorts it out. A 409
 		// never reaches a condition message.
@@ -226,6 +235,7 @@ const stalledRetry = time.Minute
 // (server-side, field manager tenantry, our conditions only) when it changed.
 func (r *TenantReconciler) patchStatus(ctx context.Context, s *scope) error {
 	t := s.tenant
+	s.outcome.inventory = inventoryList(s.inventory)
 	st := computeStatus(t.Status, t.Generation, s.outcome, metav1.NewTime(r.now()))
 	recordTenantMetrics(t.Name, st)
 	if equality.Semantic.DeepEqual(st, t.Status) {

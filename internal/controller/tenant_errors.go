@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,3 +78,24 @@ func (f *failureStreaks) failed(name string, now time.Time) time.Time {
 
 // succeeded ends the Tenant's streak.
 func (f *failureStreaks) succeeded(name string) { f.m.Delete(name) }
+
+// objectErrors joins the refusals of single objects in one pass, sorted so
+// that the condition message does not flap. It unwraps to each of them, so
+// that apierrors' predicates see the API server's answers.
+func objectErrors(errs []error) error {
+	sorted := slices.Clone(errs)
+	slices.SortFunc(sorted, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return joinedErrors(sorted)
+}
+
+type joinedErrors []error
+
+func (j joinedErrors) Error() string {
+	msgs := make([]string, len(j))
+	for i, err := range j {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (j joinedErrors) Unwrap() []error { return j }

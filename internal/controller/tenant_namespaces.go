@@ -12,41 +12,6 @@ import (
 	"github.com/tenantry/tenantry/internal/render"
 )
 
-// nsVerdict is what the operator may do with one listed namespace.
-type nsVerdict struct {
-	phase   tenantryv1alpha1.NamespacePhase
-	message string
-	// manage: apply the namespace (create, adopt, or keep in line).
-	manage bool
-}
-
-// classifyNamespace decides, from the namespace as stored (nil when absent),
-// whether the tenant may manage it. Another tenant's namespace is never
-// touched; an unlabelled one only with adoptionPolicy IfUnowned, or when it is
-// this tenant's own namespace whose label was stripped (drift).
-func classifyNamespace(t *tenantryv1alpha1.Tenant, ns *corev1.Namespace, wasActive bool) nsVerdict {
-	if ns == nil {
-		return nsVerdict{phase: tenantryv1alpha1.NamespacePending, manage: true}
-	}
-	owner, labelled := ns.Labels[tenantryv1alpha1.TenantLabel]
-	switch {
-	case labelled && owner != t.Name:
-		return nsVerdict{phase: tenantryv1alpha1.NamespaceConflict,
-			message: fmt.Sprintf("namespace belongs to tenant %s", owner)}
-	case !ns.DeletionTimestamp.IsZero():
-		return nsVerdict{phase: tenantryv1alpha1.NamespaceTerminating, message: "namespace is being deleted"}
-	case labelled:
-		return nsVerdict{phase: tenantryv1alpha1.NamespaceActive, manage: true}
-	case wasActive && appliedByTenantry(ns):
-		return nsVerdict{phase: tenantryv1alpha1.NamespaceActive, manage: true}
-	case t.Spec.AdoptionPolicy == tenantryv1alpha1.AdoptionPolicyIfUnowned:
-		return nsVerdict{phase: tenantryv1alpha1.NamespaceActive, manage: true}
-	default:
-		return nsVerdict{phase: tenantryv1alpha1.NamespaceConflict,
-			message: "namespace exists and is not managed by Tenantry; set adoptionPolicy: IfUnowned to adopt it"}
-	}
-}
-
 // appliedByTenantry reports whether field manager tenantry still owns fields
 // of the object, i.e. it was applied by us and not released.
 func appliedByTenantry(obj client.Object) bool {
@@ -80,18 +45,24 @@ func (r *TenantReconciler) getNamespace(ctx context.Context, name string) (*core
 }
 
 // reconcileNamespaces classifies and applies every listed namespace. A
-// conflict stalls the Tenant but the other namespaces are still reconciled.
+// conflict or a protected namespace stalls the Tenant but the other
+// namespaces are still reconciled.
 func (r *TenantReconciler) reconcileNamespaces(ctx context.Context, s *scope) error {
 	t := s.tenant
-	var conflicts []string
+	var conflicts, protected []string
 	for _, spec := range t.Spec.Namespaces {
 		ns, cached, err := r.getNamespace(ctx, spec.Name)
 		if err != nil {
 			return err
 		}
-		v := classifyNamespace(t, ns, s.wasActive[spec.Name])
+		v := classifyNamespace(t, ns, s.wasActive[spec.Name], r.protection(spec.Name, ns))
 		status := tenantryv1alpha1.NamespaceStatus{Name: spec.Name, Phase: v.phase, Message: v.message}
 		if v.manage {
+			if v.adopt {
+				if err := r.recordAdoption(ctx, s, spec.Name); err != nil {
+					return err
+				}
+			}
 			desired := render.Namespace(t, spec)
 			s.desired[desired.Key()] = true
 			var live client.Object // stays a nil interface when the namespace is absent
@@ -106,16 +77,26 @@ func (r *TenantReconciler) reconcileNamespaces(ctx context.Context, s *scope) er
 				return err
 			}
 			status.Phase, status.Message = namespacePhase(res)
+			if res.exists {
+				if err := r.recordInventory(ctx, s, spec.Name, ns, res, v); err != nil {
+					return err
+				}
+			}
 		}
-		switch status.Phase {
-		case tenantryv1alpha1.NamespaceActive:
+		switch {
+		case v.protected:
+			protected = append(protected, spec.Name)
+		case status.Phase == tenantryv1alpha1.NamespaceActive:
 			s.active = append(s.active, spec.Name)
-		case tenantryv1alpha1.NamespaceConflict:
+		case status.Phase == tenantryv1alpha1.NamespaceConflict:
 			conflicts = append(conflicts, fmt.Sprintf("%s (%s)", spec.Name, status.Message))
 		default:
 			s.outcome.progressing = append(s.outcome.progressing, "namespace "+spec.Name)
 		}
 		s.outcome.namespaces = append(s.outcome.namespaces, status)
+	}
+	if len(protected) > 0 {
+		s.stall(tenantryv1alpha1.ReasonNamespaceProtected, "Protected namespaces are never tenant namespaces: "+joinSorted(protected)+"; nothing was labelled or adopted there")
 	}
 	if len(conflicts) > 0 {
 		s.stall(tenantryv1alpha1.ReasonNamespaceConflict, "Namespace conflict: "+joinSorted(conflicts))

@@ -6,7 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -51,10 +52,8 @@ func (r *TenantReconciler) checkClusterRoles(_ context.Context, s *scope) error 
 // every Active namespace.
 func (r *TenantReconciler) reconcileChildren(ctx context.Context, s *scope) error {
 	for _, ns := range s.active {
-		for _, d := range render.Children(s.tenant, ns, s.opts, s.bindRoles) {
-			if err := r.ensureCached(ctx, s, d); err != nil {
-				return err
-			}
+		if err := r.ensureEach(ctx, s, render.Children(s.tenant, ns, s.opts, s.bindRoles)); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -63,9 +62,22 @@ func (r *TenantReconciler) reconcileChildren(ctx context.Context, s *scope) erro
 // reconcileClusterRBAC ensures the per-tenant ClusterRole and binding, which
 // name only the namespaces that are Active for this tenant.
 func (r *TenantReconciler) reconcileClusterRBAC(ctx context.Context, s *scope) error {
-	for _, d := range render.ClusterRBAC(s.tenant, s.active) {
-		if err := r.ensureCached(ctx, s, d); err != nil {
+	return r.ensureEach(ctx, s, render.ClusterRBAC(s.tenant, s.active))
+}
+
+// ensureEach ensures every object. One the API server refuses does not stop
+// the rest, which are still reconciled and repaired; it is reported by name
+// (objectErrors) at the end of the pass. A transient error ends the pass:
+// the next objects would fail the same way.
+func (r *TenantReconciler) ensureEach(ctx context.Context, s *scope, objs []render.Object) error {
+	for _, d := range objs {
+		err := r.ensureCached(ctx, s, d)
+		switch {
+		case err == nil:
+		case isTransient(err) || apierrors.IsConflict(err):
 			return err
+		default:
+			s.failed = append(s.failed, err)
 		}
 	}
 	return nil
@@ -76,15 +88,22 @@ func (r *TenantReconciler) markDeleting(_ context.Context, s *scope) error {
 	return nil
 }
 
-// prune removes what is labelled for this tenant but no longer desired:
-// namespaces that left the spec (released or deleted per deletionPolicy),
-// then children in them and children the spec dropped.
+// prune removes what is this tenant's but no longer desired: namespaces
+// that left the spec (released or deleted per deletionPolicy and origin),
+// then children in them and children the spec dropped. Only what is proven
+// ours is touched: namespaces by the inventory and the Tenant's UID,
+// children by their controller reference to this Tenant.
 func (r *TenantReconciler) prune(ctx context.Context, s *scope) error {
-	listed := s.listedNamespaces()
-	deleting, err := r.deleteNamespaces(ctx, s, listed)
+	deps, err := r.departures(ctx, s)
 	if err != nil {
 		return err
 	}
+	s.departing = deps
+	deleting, err := r.deleteNamespaces(ctx, s)
+	if err != nil {
+		return err
+	}
+	listed := s.listedNamespaces()
 	for _, obj := range managedTypes()[1:] {
 		items, err := r.listTenantObjects(ctx, obj, s.tenant.Name)
 		if err != nil {
@@ -94,7 +113,8 @@ func (r *TenantReconciler) prune(ctx context.Context, s *scope) error {
 			if !r.shouldPrune(s, item, listed, deleting) {
 				continue
 			}
-			if err := r.Client.Delete(ctx, item); client.IgnoreNotFound(err) != nil {
+			uid := item.GetUID()
+			if err := r.Client.Delete(ctx, item, client.Preconditions{UID: uidPtr(uid)}); client.IgnoreNotFound(err) != nil {
 				return fmt.Errorf("delete %s %s/%s: %w", kindName(item), item.GetNamespace(), item.GetName(), err)
 			}
 			s.writes++
@@ -104,10 +124,20 @@ func (r *TenantReconciler) prune(ctx context.Context, s *scope) error {
 	return nil
 }
 
+// uidPtr is a delete precondition's UID; none for a cached copy without one.
+func uidPtr(uid types.UID) *types.UID {
+	if uid == "" {
+		return nil
+	}
+	return &uid
+}
+
 // shouldPrune: an object is kept when desired, when it is a role binding the
 // Tenant is stalled on, or when its namespace is listed but not ours right
 // now (in conflict, terminating): we do not act on what we cannot see whole.
-// Namespaces Tenantry is deleting take their content with them.
+// Namespaces Tenantry is deleting take their content with them. An object
+// that carries our label but was not made for this Tenant is reported, never
+// deleted.
 func (r *TenantReconciler) shouldPrune(s *scope, item client.Object, listed, deleting map[string]bool) bool {
 	key := render.ObjectKey(kindName(item), item.GetNamespace(), item.GetName())
 	switch {
@@ -119,61 +149,61 @@ func (r *TenantReconciler) shouldPrune(s *scope, item client.Object, listed, del
 		return false
 	case deleting[item.GetNamespace()]:
 		return false
+	case cachedOwnerUID(item) != s.tenant.UID:
+		s.conflict(kindName(item), item.GetNamespace(), item.GetName(), unprovenMessage(s.tenant, cachedOwnerUID(item)))
+		return false
 	}
 	return true
 }
 
-// deleteNamespaces deletes the tenant namespaces not in listed when the
-// deletionPolicy is Delete (with Retain, releaseNamespaces lets them go after
-// their children are pruned). It returns the namespaces being deleted; while
-// any exists, a deleted Tenant keeps its finalizer.
-func (r *TenantReconciler) deleteNamespaces(ctx context.Context, s *scope, listed map[string]bool) (map[string]bool, error) {
-	items, err := r.listTenantObjects(ctx, &corev1.Namespace{}, s.tenant.Name)
-	if err != nil {
-		return nil, err
-	}
+// deleteNamespaces deletes the departing namespaces that Tenantry created,
+// when the deletionPolicy is Delete (the rest are released after their
+// children are pruned), pinned to the UID in the inventory. It returns the
+// namespaces being deleted; while any exists, a deleted Tenant keeps its
+// finalizer.
+func (r *TenantReconciler) deleteNamespaces(ctx context.Context, s *scope) (map[string]bool, error) {
 	deleting := map[string]bool{}
-	for _, ns := range items {
-		name := ns.GetName()
-		if listed[name] {
+	for _, d := range s.departing {
+		if !d.deletes(s.tenant) {
 			continue
 		}
-		if s.tenant.Spec.DeletionPolicy == tenantryv1alpha1.DeletionPolicyDelete {
-			deleting[name] = true
-			if s.outcome.deleting {
-				s.outcome.progressing = append(s.outcome.progressing, "namespace "+name)
-			}
-			if !ns.GetDeletionTimestamp().IsZero() {
-				continue
-			}
-			if err := r.Client.Delete(ctx, ns); client.IgnoreNotFound(err) != nil {
-				return nil, fmt.Errorf("delete Namespace %s: %w", name, err)
-			}
-			s.writes++
-			logf.FromContext(ctx).Info("Deleted Namespace", "namespace", name)
+		deleting[d.name] = true
+		if s.outcome.deleting {
+			s.outcome.progressing = append(s.outcome.progressing, "namespace "+d.name)
 		}
+		ns, _, err := r.getNamespace(ctx, d.name)
+		if err != nil {
+			return nil, err
+		}
+		if ns == nil || !ns.DeletionTimestamp.IsZero() {
+			continue
+		}
+		if err := r.Client.Delete(ctx, ns, client.Preconditions{UID: &d.uid}); client.IgnoreNotFound(err) != nil {
+			return nil, fmt.Errorf("delete Namespace %s: %w", d.name, err)
+		}
+		s.writes++
+		logf.FromContext(ctx).Info("Deleted Namespace", "namespace", d.name)
 	}
 	return deleting, nil
 }
 
-// releaseNamespaces gives up Tenantry's labels and annotations on tenant
-// namespaces that are neither listed nor being deleted. It runs after the
-// children in them were pruned, so a released namespace is left whole and
-// unmanaged, never half-managed.
+// releaseNamespaces gives up Tenantry's labels and annotations on departing
+// namespaces that are not being deleted, and puts back what adoption
+// overwrote. It runs after the children in them were pruned, so a released
+// namespace is left whole and unmanaged, never half-managed.
 func (r *TenantReconciler) releaseNamespaces(ctx context.Context, s *scope) error {
-	items, err := r.listTenantObjects(ctx, &corev1.Namespace{}, s.tenant.Name)
-	if err != nil {
-		return err
-	}
-	listed := s.listedNamespaces()
-	for _, ns := range items {
-		if listed[ns.GetName()] || s.tenant.Spec.DeletionPolicy == tenantryv1alpha1.DeletionPolicyDelete {
+	for _, d := range s.departing {
+		if d.deletes(s.tenant) {
 			continue
 		}
-		if _, err := r.apply(ctx, s, render.ReleasedNamespace(ns.GetName())); err != nil {
+		if _, err := r.apply(ctx, s, render.ReleasedNamespace(d.name)); err != nil {
 			return err
 		}
-		logf.FromContext(ctx).Info("Released Namespace", "namespace", ns.GetName())
+		if err := r.restoreAdopted(ctx, s, d.name); err != nil {
+			return err
+		}
+		delete(s.inventory, d.name)
+		logf.FromContext(ctx).Info("Released Namespace", "namespace", d.name, "origin", d.origin)
 	}
 	return nil
 }

@@ -29,6 +29,12 @@ type scope struct {
 	active []string
 	// desired holds the key of every object this pass wants, for pruning.
 	desired map[string]bool
+	// failed are the objects the API server refused in this pass.
+	failed []error
+	// inventory is status.inventory as this pass leaves it.
+	inventory map[string]tenantryv1alpha1.InventoryEntry
+	// departing are the namespaces of this Tenant that are no longer listed.
+	departing []departure
 	// inputs identify what the desired objects were rendered from (verified.go).
 	inputs string
 
@@ -49,6 +55,7 @@ func (r *TenantReconciler) newScope(t *tenantryv1alpha1.Tenant) *scope {
 		wasActive:    map[string]bool{},
 		bindRoles:    true,
 		desired:      map[string]bool{},
+		inventory:    inventoryOf(t.Status),
 	}
 	for _, ns := range t.Status.Namespaces {
 		if ns.Phase == tenantryv1alpha1.NamespaceActive {

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/render"
 )
 
 // ownedConditions are the condition types this controller writes; others'
@@ -44,6 +45,10 @@ type outcome struct {
 	uncorrected []finding // drift left in place (Report mode, throttled or failed)
 	newRecords  []tenantryv1alpha1.DriftRecord
 	deleting    bool
+	// inventory is the Tenant's namespace inventory after the pass.
+	inventory []tenantryv1alpha1.InventoryEntry
+	// conflicts are objects labelled for the Tenant without proof.
+	conflicts []tenantryv1alpha1.ObjectConflict
 	// halted: the pass stopped before applying anything (the spec was
 	// refused); what is in place is as the previous status says.
 	halted bool
@@ -78,7 +83,11 @@ func computeStatus(prev tenantryv1alpha1.TenantStatus, generation int64, o outco
 		st.Namespaces = o.namespaces
 		st.ManagedObjects = int32(o.managed)
 		st.NamespaceCount = countActive(o.namespaces)
+		st.Conflicts = conflictList(o.conflicts)
 	}
+	// Whatever the pass achieved, the inventory records what it created or
+	// adopted: an error later in the pass must not lose that proof.
+	st.Inventory = o.inventory
 	st.DriftCorrections += int64(len(o.corrected))
 	st.Drift = appendDriftRecords(st.Drift, o.newRecords)
 	setDriftedCondition(&st, o, generation, now)
@@ -278,6 +287,12 @@ func transitions(prev, next tenantryv1alpha1.TenantStatus) []transitionEvent {
 			out = append(out, transitionEvent{"Normal", "Ready", is.Message})
 		case !isReady && wasReady:
 			out = append(out, transitionEvent{"Warning", "NotReady", is.Reason + ": " + is.Message})
+		}
+	}
+	for _, c := range next.Conflicts {
+		if !slices.ContainsFunc(prev.Conflicts, func(p tenantryv1alpha1.ObjectConflict) bool { return p == c }) {
+			out = append(out, transitionEvent{"Warning", tenantryv1alpha1.EventOwnershipConflict,
+				render.ObjectKey(c.Kind, c.Namespace, c.Name) + " " + c.Message})
 		}
 	}
 	wasStalled, isStalled := meta.FindStatusCondition(prev.Conditions, tenantryv1alpha1.ConditionStalled), meta.FindStatusCondition(next.Conditions, tenantryv1alpha1.ConditionStalled)

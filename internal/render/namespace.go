@@ -78,9 +78,10 @@ func Namespace(t *tenantryv1alpha1.Tenant, ns tenantryv1alpha1.TenantNamespace) 
 		podSecurityLabels(EffectivePodSecurity(t.Spec.PodSecurity, ns.PodSecurity)),
 		ManagedLabels(t.Name))
 	ac := corev1ac.Namespace(ns.Name).WithLabels(labels)
-	if annotations := mergeMaps(metaAnnotations, ns.Annotations); annotations != nil {
-		ac.WithAnnotations(annotations)
-	}
+	// The Tenant's UID proves the namespace is this Tenant's and not an
+	// earlier one's of the same name.
+	ac.WithAnnotations(mergeMaps(metaAnnotations, ns.Annotations,
+		map[string]string{tenantryv1alpha1.TenantUIDAnnotation: string(t.UID)}))
 	return Object{Kind: KindNamespace, Name: ns.Name, Apply: ac}
 }
 

@@ -66,12 +66,13 @@ func TestNamespaceLabelsAndAnnotations(t *testing.T) {
 			PSAAudit: "restricted", PSAAuditVersion: "latest",
 			PSAWarn: "restricted", PSAWarnVersion: "latest",
 		},
+		annotations: map[string]any{"tenantry.io/tenant-uid": "uid-1"},
 	}, {
 		name: "namespace metadata, per-namespace labels win, marks cannot be overridden",
 		mutate: func(t *tenantryv1alpha1.Tenant) {
 			t.Spec.NamespaceMetadata = &tenantryv1alpha1.NamespaceMetadata{
 				Labels:      map[string]tenantryv1alpha1.LabelValue{"cost-center": "1", "env": "shared", "tenantry.io/tenant": "evil"},
-				Annotations: map[string]string{"a": "1", "b": "shared"},
+				Annotations: map[string]string{"a": "1", "b": "shared", "tenantry.io/tenant-uid": "forged"},
 			}
 			t.Spec.Namespaces[0].Labels = map[string]tenantryv1alpha1.LabelValue{"env": "dev"}
 			t.Spec.Namespaces[0].Annotations = map[string]string{"b": "ns"}
@@ -83,7 +84,7 @@ func TestNamespaceLabelsAndAnnotations(t *testing.T) {
 			PSAAudit: "restricted", PSAAuditVersion: "latest",
 			PSAWarn: "restricted", PSAWarnVersion: "latest",
 		},
-		annotations: map[string]any{"a": "1", "b": "ns"},
+		annotations: map[string]any{"a": "1", "b": "ns", "tenantry.io/tenant-uid": "uid-1"},
 	}, {
 		name: "spec pod security, audit and warn follow enforce, per-namespace override wins",
 		mutate: func(t *tenantryv1alpha1.Tenant) {
@@ -96,6 +97,7 @@ func TestNamespaceLabelsAndAnnotations(t *testing.T) {
 			PSAAudit: "privileged", PSAAuditVersion: "v1.37",
 			PSAWarn: "restricted", PSAWarnVersion: "v1.37",
 		},
+		annotations: map[string]any{"tenantry.io/tenant-uid": "uid-1"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,74 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/render"
+)
+
+// TakeoverFieldManager puts back, on an object Tenantry had to replace, the
+// annotations its previous writers had set.
+const TakeoverFieldManager = "tenantry-takeover"
+
+// immutableChange: the API server refuses the apply because it would change
+// a field that cannot change once set (a binding's roleRef).
+func immutableChange(err error) bool {
+	var status apierrors.APIStatus
+	if !apierrors.IsInvalid(err) || !errors.As(err, &status) || status.Status().Details == nil {
+		return false
+	}
+	for _, c := range status.Status().Details.Causes {
+		if strings.Contains(c.Message, "immutable") || strings.Contains(c.Message, "cannot change") {
+			return true
+		}
+	}
+	return false
+}
+
+// replace deletes the live object at d's name, pinned to its UID, and applies
+// d afresh. Every name Tenantry renders is reserved to it (tenantry-* in a
+// tenant namespace, tenantry:tenant:<name> cluster-wide), so what stands
+// there is taken over; annotations others set on it are kept.
+func (r *TenantReconciler) replace(ctx context.Context, s *scope, d render.Object) error {
+	live, err := r.readDirect(ctx, d)
+	if err != nil || live == nil {
+		return err
+	}
+	uid := live.GetUID()
+	if err := r.Client.Delete(ctx, live, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	s.writes++
+	if err := r.Client.Apply(ctx, d.Apply, client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership); err != nil {
+		return err
+	}
+	logf.FromContext(ctx).Info("Replaced "+d.Kind+" whose immutable fields differed", "namespace", d.Namespace, "name", d.Name)
+	kept := map[string]string{}
+	for k, v := range live.GetAnnotations() {
+		if k != corev1.LastAppliedConfigAnnotation {
+			kept[k] = v
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": kept}})
+	if err != nil {
+		return err
+	}
+	obj := kindInfoByName(d.Kind).newObject()
+	obj.SetNamespace(d.Namespace)
+	obj.SetName(d.Name)
+	s.writes++
+	return r.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, data), client.FieldOwner(TakeoverFieldManager))
+}
