@@ -1,0 +1,298 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+)
+
+func TestClassifyNamespace(t *testing.T) {
+	tn := newTenant("team", "ns")
+	tn.UID = "uid-now"
+	ns := func(labels, annotations map[string]string) *corev1.Namespace {
+		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns", Labels: labels, Annotations: annotations}}
+	}
+	ours := map[string]string{tenantryv1alpha1.TenantLabel: "team"}
+	uid := func(u string) map[string]string { return map[string]string{tenantryv1alpha1.TenantUIDAnnotation: u} }
+	const (
+		manage = "manage"
+		adopt  = "adopt"
+		leave  = "leave"
+	)
+	tests := []struct {
+		name      string
+		ns        *corev1.Namespace
+		wasActive bool
+		ifUnowned bool
+		protected string
+		want      string
+		message   string
+	}{
+		{name: "absent: create", want: manage},
+		{name: "protected, even absent", protected: "p", want: leave, message: "p"},
+		{name: "protected wins over IfUnowned and our own marks", ns: ns(ours, uid("uid-now")), ifUnowned: true, protected: "p", want: leave, message: "p"},
+		{name: "ours: label and UID", ns: ns(ours, uid("uid-now")), want: manage},
+		{name: "ours with the label stripped, as last seen Active: drift", ns: ns(nil, uid("uid-now")), wasActive: true, want: manage},
+		{name: "our UID without the label, never Active here", ns: ns(nil, uid("uid-now")), want: leave,
+			message: "namespace exists and is not managed by Tenantry; set adoptionPolicy: IfUnowned to adopt it"},
+		{name: "another tenant's: never, whatever the policy", ns: ns(map[string]string{tenantryv1alpha1.TenantLabel: "other"}, nil), ifUnowned: true, want: leave,
+			message: "namespace belongs to tenant other"},
+		{name: "an earlier Tenant's of this name", ns: ns(ours, uid("uid-old")), want: leave,
+			message: "namespace was left by an earlier Tenant named team (uid uid-old); set adoptionPolicy: IfUnowned to adopt it"},
+		{name: "an earlier Tenant's of this name, IfUnowned: adopted", ns: ns(ours, uid("uid-old")), ifUnowned: true, want: adopt},
+		{name: "forged label, no UID", ns: ns(ours, nil), want: leave,
+			message: "namespace carries the label of tenant team but Tenantry did not create or adopt it for this Tenant; set adoptionPolicy: IfUnowned to adopt it"},
+		{name: "label without UID, Active in our own status: managed before UIDs, adopted", ns: ns(ours, nil), wasActive: true, want: adopt},
+		{name: "unlabelled: Never", ns: ns(map[string]string{"keep": "me"}, nil), want: leave,
+			message: "namespace exists and is not managed by Tenantry; set adoptionPolicy: IfUnowned to adopt it"},
+		{name: "unlabelled: IfUnowned adopts", ns: ns(nil, nil), ifUnowned: true, want: adopt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tn.Spec.AdoptionPolicy = tenantryv1alpha1.AdoptionPolicyNever
+			if tt.ifUnowned {
+				tn.Spec.AdoptionPolicy = tenantryv1alpha1.AdoptionPolicyIfUnowned
+			}
+			v := classifyNamespace(tn, tt.ns, tt.wasActive, tt.protected)
+			got := leave
+			switch {
+			case v.manage && v.adopt:
+				got = adopt
+			case v.manage:
+				got = manage
+			}
+			if got != tt.want || v.message != tt.message {
+				t.Fatalf("got %s %q, want %s %q", got, v.message, tt.want, tt.message)
+			}
+			if tt.protected != "" && !v.protected {
+				t.Fatal("a protected namespace must be reported as protected")
+			}
+		})
+	}
+}
+
+func TestProtection(t *testing.T) {
+	sel, err := labels.Parse("platform/system=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &TenantReconciler{Config: Config{OperatorNamespace: "tenantry-system", ProtectedNamespaces: []string{"monitoring"}, ProtectedNamespaceSelector: sel}}
+	for name, want := range map[string]string{
+		"kube-system":     "namespace kube-system is a system namespace and can never be a tenant namespace",
+		"default":         "namespace default is a system namespace and can never be a tenant namespace",
+		"kube-node-lease": "namespace kube-node-lease is a system namespace and can never be a tenant namespace",
+		"kube-public":     "namespace kube-public is a system namespace and can never be a tenant namespace",
+		"tenantry-system": "namespace tenantry-system is the Tenantry operator's own and can never be a tenant namespace",
+		"monitoring":      "namespace monitoring is protected (--protected-namespaces) and can never be a tenant namespace",
+		"team-a":          "",
+	} {
+		if got := r.protection(name, nil); got != want {
+			t.Errorf("%s: got %q want %q", name, got, want)
+		}
+	}
+	labelled := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "infra", Labels: map[string]string{"platform/system": "true"}}}
+	if got := r.protection("infra", labelled); got != "namespace infra is protected (--protected-namespace-selector) and can never be a tenant namespace" {
+		t.Errorf("selector: got %q", got)
+	}
+	if got := (&TenantReconciler{}).protection("infra", labelled); got != "" {
+		t.Errorf("no selector protects nothing more: %q", got)
+	}
+}
+
+func TestConflictListAndObjectErrors(t *testing.T) {
+	var cs []tenantryv1alpha1.ObjectConflict
+	for i := 30; i > 0; i-- {
+		c := tenantryv1alpha1.ObjectConflict{Kind: "Namespace", Name: "ns-" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Message: "m"}
+		cs = append(cs, c, c)
+	}
+	got := conflictList(cs)
+	if len(got) != maxConflicts || got[0].Name > got[1].Name {
+		t.Fatalf("conflicts must be deduplicated, sorted and capped: %d %v", len(got), got[:2])
+	}
+	invalid := apierrors.NewInvalid(schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}, "b",
+		field.ErrorList{field.Invalid(field.NewPath("roleRef"), "x", "cannot change roleRef")})
+	err := objectErrors([]error{errors.New("z failed"), invalid})
+	if !strings.HasPrefix(err.Error(), "RoleBinding.rbac.authorization.k8s.io \"b\" is invalid") || !strings.HasSuffix(err.Error(), "; z failed") {
+		t.Fatalf("sorted, one line: %q", err.Error())
+	}
+	if !apierrors.IsInvalid(err) || !immutableChange(invalid) || immutableChange(errors.New("cannot change")) {
+		t.Fatal("the API server's answers must be seen through the join")
+	}
+	if onlyTenantryWrote(nil) || !onlyTenantryWrote([]metav1.ManagedFieldsEntry{{Manager: "tenantry"}, {Manager: "tenantry-adoption"}}) ||
+		onlyTenantryWrote([]metav1.ManagedFieldsEntry{{Manager: "tenantry"}, {Manager: "kubectl-create"}}) {
+		t.Fatal("onlyTenantryWrote")
+	}
+}
+
+// inventoryEntry returns the Tenant's inventory entry for a namespace.
+func inventoryEntry(tn *tenantryv1alpha1.Tenant, name string) (tenantryv1alpha1.InventoryEntry, bool) {
+	for _, e := range tn.Status.Inventory {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return tenantryv1alpha1.InventoryEntry{}, false
+}
+
+// TestAdoptedNamespaceIsReleasedNotDeleted: under deletionPolicy Delete an
+// adopted namespace is only released, with what adoption overwrote put back,
+// while one Tenantry created is deleted.
+func TestAdoptedNamespaceIsReleasedNotDeleted(t *testing.T) {
+	ctx := context.Background()
+	createNamespace(t, "adopt-me", map[string]string{"pod-security.kubernetes.io/enforce": "privileged", "team": "x"})
+	tn := newTenant("adopter", "adopt-me", "adopter-new")
+	tn.Spec.AdoptionPolicy = tenantryv1alpha1.AdoptionPolicyIfUnowned
+	tn.Spec.DeletionPolicy = tenantryv1alpha1.DeletionPolicyDelete
+	if err := k8s.Create(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	got := waitReady(t, tn.Name)
+	adopted, ok := inventoryEntry(got, "adopt-me")
+	created, ok2 := inventoryEntry(got, "adopter-new")
+	if !ok || !ok2 || adopted.Origin != tenantryv1alpha1.NamespaceAdopted || created.Origin != tenantryv1alpha1.NamespaceCreated {
+		t.Fatalf("inventory = %+v", got.Status.Inventory)
+	}
+	ns := get(t, &corev1.Namespace{}, "", "adopt-me")
+	if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" || ns.Annotations[tenantryv1alpha1.TenantUIDAnnotation] != string(got.UID) || adopted.UID != ns.UID {
+		t.Fatalf("adopted namespace = %v %v", ns.Labels, ns.Annotations)
+	}
+
+	// envtest runs no namespace controller: the namespace Tenantry created
+	// stays Terminating and the Tenant waits for it; let it go at the end.
+	if err := k8s.Delete(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stripFinalizer(t, tn.Name) })
+	g := NewWithT(t)
+	g.Eventually(func(g Gomega) {
+		ns = &corev1.Namespace{}
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Name: "adopt-me"}, ns)).To(Succeed())
+		g.Expect(ns.Labels).NotTo(HaveKey(tenantryv1alpha1.TenantLabel))
+	}, eventually, 100*time.Millisecond).Should(Succeed())
+	if !ns.DeletionTimestamp.IsZero() {
+		t.Fatal("an adopted namespace must never be deleted")
+	}
+	if ns.Labels["pod-security.kubernetes.io/enforce"] != "privileged" || ns.Labels["team"] != "x" || ns.Labels[tenantryv1alpha1.TenantLabel] != "" {
+		t.Fatalf("release must put back what adoption overwrote: %v", ns.Labels)
+	}
+	for _, k := range []string{tenantryv1alpha1.TenantUIDAnnotation, tenantryv1alpha1.AdoptedAnnotation} {
+		if _, ok := ns.Annotations[k]; ok {
+			t.Fatalf("release leaves annotation %s: %v", k, ns.Annotations)
+		}
+	}
+	if _, ok := ns.Labels["pod-security.kubernetes.io/audit"]; ok {
+		t.Fatalf("labels adoption added must go: %v", ns.Labels)
+	}
+	if ns := get(t, &corev1.Namespace{}, "", "adopter-new"); ns.DeletionTimestamp.IsZero() {
+		t.Fatal("the namespace Tenantry created must be deleted under Delete")
+	}
+}
+
+// TestNameReuseAndForgedLabels: a namespace an earlier Tenant of the same
+// name left behind, or one carrying a forged label, is never taken nor
+// deleted by a new Tenant; it is reported.
+func TestNameReuseAndForgedLabels(t *testing.T) {
+	ctx := context.Background()
+	// What a Tenant "reused" deleted with its finalizer stripped leaves: its
+	// namespace, marked with its name and UID.
+	const oldUID = "uid-of-an-earlier-tenant"
+	createNamespace(t, "reused-a", map[string]string{tenantryv1alpha1.TenantLabel: "reused"})
+	orphan := get(t, &corev1.Namespace{}, "", "reused-a")
+	orphan.Annotations = map[string]string{tenantryv1alpha1.TenantUIDAnnotation: oldUID}
+	if err := k8s.Update(ctx, orphan); err != nil {
+		t.Fatal(err)
+	}
+	createNamespace(t, "reused-forged", map[string]string{tenantryv1alpha1.TenantLabel: "reused"})
+
+	second := newTenant("reused", "reused-a", "reused-b")
+	second.Spec.DeletionPolicy = tenantryv1alpha1.DeletionPolicyDelete
+	if err := k8s.Create(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	got := waitCondition(t, second.Name, tenantryv1alpha1.ConditionStalled, metav1.ConditionTrue, tenantryv1alpha1.ReasonNamespaceConflict)
+	want := "Namespace conflict: reused-a (namespace was left by an earlier Tenant named reused (uid " + oldUID + "); set adoptionPolicy: IfUnowned to adopt it)"
+	if c := condition(got, tenantryv1alpha1.ConditionStalled); c.Message != want {
+		t.Fatalf("Stalled:\n got %q\nwant %q", c.Message, want)
+	}
+	if _, ok := inventoryEntry(got, "reused-a"); ok {
+		t.Fatal("a namespace left by an earlier Tenant must not enter the inventory")
+	}
+	eventuallyAbsent(t, &rbacv1.RoleBinding{}, "reused-a", "tenantry-owner")
+	g := NewWithT(t)
+	g.Eventually(func(g Gomega) {
+		got := getTenant(g, second.Name)
+		var names []string
+		for _, c := range got.Status.Conflicts {
+			names = append(names, c.Kind+"/"+c.Name+": "+c.Message)
+		}
+		g.Expect(names).To(ContainElement("Namespace/reused-forged: carries the label of tenant reused but Tenantry did not make it for this Tenant; never modified or deleted"))
+	}, eventually, 100*time.Millisecond).Should(Succeed())
+
+	// Deleting the new Tenant under Delete deletes only what it created.
+	if err := k8s.Delete(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stripFinalizer(t, second.Name) })
+	g.Eventually(func(g Gomega) {
+		ns := &corev1.Namespace{}
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Name: "reused-b"}, ns)).To(Succeed())
+		g.Expect(ns.DeletionTimestamp.IsZero()).To(BeFalse(), "reused-b, created by the second Tenant, must be deleted")
+	}, eventually, 100*time.Millisecond).Should(Succeed())
+	for _, name := range []string{"reused-a", "reused-forged"} {
+		if ns := get(t, &corev1.Namespace{}, "", name); !ns.DeletionTimestamp.IsZero() || ns.Labels[tenantryv1alpha1.TenantLabel] != "reused" {
+			t.Fatalf("namespace %s was deleted or changed by a Tenant that did not make it: %+v", name, ns.ObjectMeta)
+		}
+	}
+}
+
+// stripFinalizer lets a deleted Tenant go that waits for a namespace
+// deletion envtest never completes (it runs no namespace controller).
+func stripFinalizer(t *testing.T, name string) {
+	t.Helper()
+	tn := &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	patch := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))
+	if err := k8s.Patch(context.Background(), tn, patch); client.IgnoreNotFound(err) != nil {
+		t.Errorf("strip finalizer of Tenant %s: %v", name, err)
+	}
+}
+
+// TestRefusedObjectDoesNotStopThePass: a binding whose immutable roleRef
+// differs is replaced, and the rest of the tenant is still repaired.
+func TestRefusedObjectDoesNotStopThePass(t *testing.T) {
+	ctx := context.Background()
+	tn := newTenant("replacing", "replacing-a")
+	createTenant(t, tn)
+	waitReady(t, tn.Name)
+	squatter := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "replacing-a", Name: "tenantry-deploy", Annotations: map[string]string{"note": "mine"}},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: "mallory"}},
+	}
+	if err := k8s.Create(ctx, squatter); err != nil {
+		t.Fatal(err)
+	}
+	updateTenant(t, tn.Name, func(tn *tenantryv1alpha1.Tenant) {
+		tn.Spec.RoleBindings = []tenantryv1alpha1.TenantRoleBinding{{Name: "deploy", ClusterRole: "edit",
+			Subjects: []tenantryv1alpha1.Subject{{Kind: "Group", Name: "deployers", APIGroup: rbacv1.GroupName}}}}
+	})
+	waitReady(t, tn.Name)
+	b := get(t, &rbacv1.RoleBinding{}, "replacing-a", "tenantry-deploy")
+	if b.RoleRef.Name != "edit" || b.UID == squatter.UID || b.Annotations["note"] != "mine" || len(b.Subjects) != 1 || b.Subjects[0].Name != "deployers" {
+		t.Fatalf("tenantry-deploy not replaced as the spec says: %+v %+v", b.RoleRef, b.ObjectMeta)
+	}
+}
