@@ -116,6 +116,20 @@ type adoptionRecord struct {
 var notRecorded = []string{tenantryv1alpha1.AdoptedAnnotation, tenantryv1alpha1.TenantUIDAnnotation,
 	corev1.LastAppliedConfigAnnotation}
 
+// dropMarks keeps Tenantry's own marks out of an adoption record: a
+// namespace adopted from an earlier Tenant (or from a version of Tenantry
+// without UIDs) carries them, and putting them back on release would leave
+// it looking managed.
+func dropMarks(rec *adoptionRecord) {
+	delete(rec.Labels, tenantryv1alpha1.TenantLabel)
+	if rec.Labels[tenantryv1alpha1.ManagedByLabel] == tenantryv1alpha1.ManagedByValue {
+		delete(rec.Labels, tenantryv1alpha1.ManagedByLabel)
+	}
+	for _, k := range notRecorded {
+		delete(rec.Annotations, k)
+	}
+}
+
 // recordAdoption writes, before Tenantry takes the namespace, what it was: a
 // namespace adopted earlier (by a Tenant of the same name since deleted)
 // keeps its first record, which is what it was before Tenantry.
@@ -132,10 +146,8 @@ func (r *TenantReconciler) recordAdoption(ctx context.Context, s *scope, name st
 	} else {
 		rec.Labels = maps.Clone(ns.Labels)
 		rec.Annotations = maps.Clone(ns.Annotations)
-		for _, k := range notRecorded {
-			delete(rec.Annotations, k)
-		}
 	}
+	dropMarks(&rec)
 	rec.TenantUID = s.tenant.UID
 	data, err := json.Marshal(rec)
 	if err != nil {
@@ -190,6 +202,7 @@ func (r *TenantReconciler) restoreAdopted(ctx context.Context, s *scope, name st
 	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
 		logf.FromContext(ctx).Info("Unreadable adoption record; releasing without restoring", "namespace", name)
 	}
+	dropMarks(&rec)
 	patch := map[string]any{"annotations": map[string]any{tenantryv1alpha1.AdoptedAnnotation: nil}}
 	restore := func(field string, was, now map[string]string) {
 		m, _ := patch[field].(map[string]any)
