@@ -252,7 +252,9 @@ var _ = Describe("Policy attacks", Ordered, ContinueOnFailure, func() {
 	Context("Tenants", func() {
 		const finalizer = ": only the Tenantry operator may remove finalizer tenantry.io/finalizer, " +
 			"once the tenant's namespaces are released or deleted; delete the Tenant and the operator removes it"
-		tn := func() *tenantryv1alpha1.Tenant { return &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: tenant}} }
+		tn := func() *tenantryv1alpha1.Tenant {
+			return &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: tenant}}
+		}
 
 		It("keeps Tenant status the operator's", func(ctx SpecContext) {
 			forged := mergePatch(`{"status":{"conditions":null}}`)
