@@ -130,13 +130,13 @@ func ownConfigMap(ns, name string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string]string{"data": "precious"}}
 }
 
-// ownEvents are the notes of Events about the Tenant of uid with reason.
-func ownEvents(ctx context.Context, uid types.UID, reason string) []string {
+// ownWarnings are the notes of Warning Events about the Tenant of uid with reason.
+func ownWarnings(ctx context.Context, uid types.UID, reason string) []string {
 	var list eventsv1.EventList
 	Expect(admin.List(ctx, &list)).To(Succeed())
 	var notes []string
 	for _, e := range list.Items {
-		if e.Regarding.Kind == "Tenant" && e.Regarding.UID == uid && e.Reason == reason {
+		if e.Regarding.Kind == "Tenant" && e.Regarding.UID == uid && e.Reason == reason && e.Type == corev1.EventTypeWarning {
 			notes = append(notes, e.Note)
 		}
 	}
@@ -295,7 +295,7 @@ var _ = Describe("Ownership attacks", func() {
 		Expect(third.Status.Inventory).To(HaveLen(1))
 		Expect(third.Status.Inventory[0].Name).To(Equal(nsB))
 		Expect(third.Status.Inventory[0].Origin).To(Equal(tenantryv1alpha1.NamespaceCreated))
-		Eventually(func() []string { return ownEvents(ctx, third.UID, tenantryv1alpha1.EventOwnershipConflict) }).
+		Eventually(func() []string { return ownWarnings(ctx, third.UID, tenantryv1alpha1.EventOwnershipConflict) }).
 			WithTimeout(time.Minute).WithContext(ctx).Should(ContainElement(And(ContainSubstring(nsA), ContainSubstring("uid "+string(first.UID)))))
 		ownWaitGone(ctx, admin, name)
 		Expect(ownNamespace(ctx, nsA).UID).To(Equal(ns.UID))
