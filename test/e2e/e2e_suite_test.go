@@ -18,6 +18,8 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 	"github.com/tenantry/tenantry/internal/localcluster"
@@ -47,6 +49,10 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(tenantryv1alpha1.AddToScheme(scheme))
 	SetDefaultEventuallyTimeout(60 * time.Second)
+	// A context alone would let Eventually poll until the suite times out.
+	EnforceDefaultTimeoutsWhenUsingContexts()
+	// controller-runtime's clients log through it; unset, it prints a stack trace.
+	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 
 	var err error
