@@ -73,10 +73,16 @@ func (r *TenantReconciler) reconcileNamespaces(ctx context.Context, s *scope) er
 			// relisting after an API server outage), a namespace with our
 			// label is still ours: only a missing label is a relabelling.
 			res, err := r.ensure(ctx, s, desired, live, cached || (ns != nil && isTenants(ns, t.Name)))
-			if err != nil {
+			switch {
+			case err == nil:
+				status.Phase, status.Message = namespacePhase(res)
+			case isTransient(err) || apierrors.IsConflict(err):
 				return err
+			default:
+				// Refused: reported for this namespace; the others go on.
+				s.failed = append(s.failed, err)
+				status.Phase, status.Message = tenantryv1alpha1.NamespacePending, "the API server refused the namespace: "+errorMessage(err)
 			}
-			status.Phase, status.Message = namespacePhase(res)
 			if res.exists {
 				if err := r.recordInventory(ctx, s, spec.Name, ns, res, v); err != nil {
 					return err

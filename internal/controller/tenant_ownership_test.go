@@ -8,7 +8,9 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
@@ -312,4 +315,66 @@ func TestAdoptionRecordLeavesOutTenantrysMarks(t *testing.T) {
 	if dropMarks(&other); other.Labels[tenantryv1alpha1.ManagedByLabel] != "helm" {
 		t.Fatal("another manager's managed-by label is the namespace's own")
 	}
+}
+
+// TestOneRefusedObjectDoesNotStopThePass: an object the API server keeps
+// refusing is reported by name; everything else is still reconciled and
+// repaired.
+func TestOneRefusedObjectDoesNotStopThePass(t *testing.T) {
+	ctx := context.Background()
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "test-refuse-blocked"},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionregistrationv1.Fail),
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+					Rule:       admissionregistrationv1.Rule{APIGroups: []string{"rbac.authorization.k8s.io"}, APIVersions: []string{"v1"}, Resources: []string{"rolebindings"}},
+				}}}},
+			Validations: []admissionregistrationv1.Validation{{Expression: "object.metadata.name != 'tenantry-blocked'", Message: "refused by test"}},
+		},
+	}
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: policy.Name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy.Name,
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}},
+	}
+	for _, obj := range []client.Object{policy, binding} {
+		if err := k8s.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = k8s.Delete(context.Background(), obj) })
+	}
+	g := NewWithT(t)
+	probe := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "tenantry-blocked"},
+		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"}}
+	g.Eventually(func() error { return k8s.Create(ctx, probe.DeepCopy(), client.DryRunAll) }, eventually).Should(
+		MatchError(ContainSubstring("refused by test")), "the test policy is not in force")
+
+	tn := newTenant("refused", "refused-a", "refused-b")
+	tn.Spec.RoleBindings = []tenantryv1alpha1.TenantRoleBinding{{Name: "blocked", ClusterRole: "view",
+		Subjects: []tenantryv1alpha1.Subject{{Kind: "Group", Name: "viewers", APIGroup: rbacv1.GroupName}}}}
+	createTenant(t, tn)
+	g.Eventually(func(g Gomega) {
+		c := condition(getTenant(g, tn.Name), tenantryv1alpha1.ConditionReady)
+		g.Expect(c.Reason).To(Equal(tenantryv1alpha1.ReasonReconcileError))
+		g.Expect(c.Message).To(And(ContainSubstring("apply RoleBinding/refused-a/tenantry-blocked"),
+			ContainSubstring("apply RoleBinding/refused-b/tenantry-blocked"), ContainSubstring("refused by test")))
+	}, eventually, 100*time.Millisecond).Should(Succeed())
+	for _, ns := range []string{"refused-a", "refused-b"} {
+		get(t, &rbacv1.RoleBinding{}, ns, "tenantry-owner")
+		get(t, &networkingv1.NetworkPolicy{}, ns, "tenantry-isolation")
+	}
+	get(t, &rbacv1.ClusterRoleBinding{}, "", "tenantry:tenant:refused")
+
+	// Drift elsewhere in the Tenant is still repaired.
+	isolation := get(t, &networkingv1.NetworkPolicy{}, "refused-b", "tenantry-isolation")
+	if err := k8s.Delete(ctx, isolation); err != nil {
+		t.Fatal(err)
+	}
+	g.Eventually(func(g Gomega) {
+		restored := &networkingv1.NetworkPolicy{}
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: "refused-b", Name: "tenantry-isolation"}, restored)).To(Succeed())
+		g.Expect(restored.UID).NotTo(Equal(isolation.UID))
+	}, eventually, 100*time.Millisecond).Should(Succeed())
 }
