@@ -377,7 +377,9 @@ type NamespaceStatus struct {
 	// phase is Active, Pending, Conflict or Terminating.
 	// +required
 	Phase NamespacePhase `json:"phase"`
-	// message explains a phase other than Active.
+	// message explains a phase other than Active; for an adopted namespace it
+	// says so, naming the RoleBindings not made by Tenantry that kept working
+	// there when it was adopted.
 	// +optional
 	Message string `json:"message,omitempty"`
 }

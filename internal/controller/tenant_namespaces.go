@@ -57,9 +57,10 @@ func (r *TenantReconciler) reconcileNamespaces(ctx context.Context, s *scope) er
 		}
 		v := classifyNamespace(t, ns, s.wasActive[spec.Name], r.protection(spec.Name, ns))
 		status := tenantryv1alpha1.NamespaceStatus{Name: spec.Name, Phase: v.phase, Message: v.message}
+		adopted := ""
 		if v.manage {
 			if v.adopt {
-				if err := r.recordAdoption(ctx, s, spec.Name); err != nil {
+				if adopted, err = r.recordAdoption(ctx, s, spec.Name); err != nil {
 					return err
 				}
 			}
@@ -86,6 +87,12 @@ func (r *TenantReconciler) reconcileNamespaces(ctx context.Context, s *scope) er
 			if res.exists {
 				if err := r.recordInventory(ctx, s, spec.Name, ns, res, v); err != nil {
 					return err
+				}
+			}
+			if status.Phase == tenantryv1alpha1.NamespaceActive {
+				status.Message = adopted
+				if adopted == "" {
+					status.Message = adoptedMessage(s, spec.Name)
 				}
 			}
 		}

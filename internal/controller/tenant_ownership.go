@@ -18,6 +18,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/render"
 )
 
 // SystemNamespaces can never be tenant namespaces (the CRD refuses them too).
@@ -132,16 +133,17 @@ func dropMarks(rec *adoptionRecord) {
 
 // recordAdoption writes, before Tenantry takes the namespace, what it was: a
 // namespace adopted earlier (by a Tenant of the same name since deleted)
-// keeps its first record, which is what it was before Tenantry.
-func (r *TenantReconciler) recordAdoption(ctx context.Context, s *scope, name string) error {
+// keeps its first record, which is what it was before Tenantry. It returns
+// the note for the namespace's status when this call adopted it.
+func (r *TenantReconciler) recordAdoption(ctx context.Context, s *scope, name string) (string, error) {
 	ns := &corev1.Namespace{}
 	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
-		return client.IgnoreNotFound(err)
+		return "", client.IgnoreNotFound(err)
 	}
 	rec := adoptionRecord{}
 	if prev, ok := ns.Annotations[tenantryv1alpha1.AdoptedAnnotation]; ok && json.Unmarshal([]byte(prev), &rec) == nil {
 		if rec.TenantUID == s.tenant.UID {
-			return nil
+			return "", nil
 		}
 	} else {
 		rec.Labels = maps.Clone(ns.Labels)
@@ -151,39 +153,62 @@ func (r *TenantReconciler) recordAdoption(ctx context.Context, s *scope, name st
 	rec.TenantUID = s.tenant.UID
 	data, err := json.Marshal(rec)
 	if err != nil {
-		return err
+		return "", err
 	}
 	ac := corev1ac.Namespace(name).WithAnnotations(map[string]string{tenantryv1alpha1.AdoptedAnnotation: string(data)})
 	if err := r.Client.Apply(ctx, ac, client.FieldOwner(tenantryv1alpha1.AdoptionFieldManager), client.ForceOwnership); err != nil {
-		return fmt.Errorf("record adoption of Namespace %s: %w", name, err)
+		return "", fmt.Errorf("record adoption of Namespace %s: %w", name, err)
 	}
 	s.writes++
-	r.adoptedEvent(ctx, s, name)
-	return nil
+	note := adoptedNote(r.foreignBindings(ctx, name))
+	if r.Recorder != nil {
+		r.Recorder.Eventf(s.tenant, nil, corev1.EventTypeNormal, tenantryv1alpha1.EventAdopted, "Adopt", "%s", "Namespace "+name+" "+note)
+	}
+	return note, nil
 }
 
-// adoptedEvent tells, on the Tenant, that a namespace was adopted and which
-// RoleBindings not made by Tenantry keep working in it.
-func (r *TenantReconciler) adoptedEvent(ctx context.Context, s *scope, name string) {
-	if r.Recorder == nil {
-		return
+// adoptedPrefix starts the status message of an adopted namespace.
+const adoptedPrefix = "adopted"
+
+// adoptedNote says, in an adopted namespace's status, which RoleBindings not
+// made by Tenantry keep working there: adoption adds Tenantry's, it does not
+// take away what others granted.
+func adoptedNote(foreign []string) string {
+	if len(foreign) == 0 {
+		return adoptedPrefix
 	}
-	note := "Adopted Namespace " + name
+	return adoptedPrefix + "; RoleBindings not managed by Tenantry keep working here: " + strings.Join(foreign, ", ")
+}
+
+// foreignBindings are the RoleBindings in a namespace that are not Tenantry's.
+func (r *TenantReconciler) foreignBindings(ctx context.Context, name string) []string {
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(rbacv1.SchemeGroupVersion.WithKind("RoleBindingList"))
-	if err := r.APIReader.List(ctx, list, client.InNamespace(name)); err == nil {
-		var foreign []string
-		for _, rb := range list.Items {
-			if !strings.HasPrefix(rb.Name, "tenantry-") {
-				foreign = append(foreign, rb.Name)
-			}
-		}
-		if len(foreign) > 0 {
-			slices.Sort(foreign)
-			note += "; RoleBindings not managed by Tenantry keep working there: " + strings.Join(foreign, ", ")
+	if err := r.APIReader.List(ctx, list, client.InNamespace(name)); err != nil {
+		return nil
+	}
+	var foreign []string
+	for _, rb := range list.Items {
+		if !strings.HasPrefix(rb.Name, render.ChildPrefix) {
+			foreign = append(foreign, rb.Name)
 		}
 	}
-	r.Recorder.Eventf(s.tenant, nil, corev1.EventTypeNormal, tenantryv1alpha1.EventAdopted, "Adopt", "%s", note)
+	slices.Sort(foreign)
+	return foreign
+}
+
+// adoptedMessage is the status message an Active namespace keeps: the note
+// made when it was adopted, while it stays adopted.
+func adoptedMessage(s *scope, name string) string {
+	if e, ok := s.inventory[name]; !ok || e.Origin != tenantryv1alpha1.NamespaceAdopted {
+		return ""
+	}
+	for _, st := range s.tenant.Status.Namespaces {
+		if st.Name == name && strings.HasPrefix(st.Message, adoptedPrefix) {
+			return st.Message
+		}
+	}
+	return adoptedPrefix
 }
 
 // restoreAdopted puts back, after a release, the labels and annotations that

@@ -158,6 +158,12 @@ func inventoryEntry(tn *tenantryv1alpha1.Tenant, name string) (tenantryv1alpha1.
 func TestAdoptedNamespaceIsReleasedNotDeleted(t *testing.T) {
 	ctx := context.Background()
 	createNamespace(t, "adopt-me", map[string]string{"pod-security.kubernetes.io/enforce": "privileged", "team": "x"})
+	legacy := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "adopt-me", Name: "legacy-admins"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
+		Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "Group", Name: "old-team"}}}
+	if err := k8s.Create(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
 	tn := newTenant("adopter", "adopt-me", "adopter-new")
 	tn.Spec.AdoptionPolicy = tenantryv1alpha1.AdoptionPolicyIfUnowned
 	tn.Spec.DeletionPolicy = tenantryv1alpha1.DeletionPolicyDelete
@@ -169,6 +175,21 @@ func TestAdoptedNamespaceIsReleasedNotDeleted(t *testing.T) {
 	created, ok2 := inventoryEntry(got, "adopter-new")
 	if !ok || !ok2 || adopted.Origin != tenantryv1alpha1.NamespaceAdopted || created.Origin != tenantryv1alpha1.NamespaceCreated {
 		t.Fatalf("inventory = %+v", got.Status.Inventory)
+	}
+	messages := map[string]string{}
+	for _, st := range got.Status.Namespaces {
+		messages[st.Name] = st.Message
+	}
+	if messages["adopt-me"] != "adopted; RoleBindings not managed by Tenantry keep working here: legacy-admins" || messages["adopter-new"] != "" {
+		t.Fatalf("namespace messages = %v", messages)
+	}
+	// A later pass keeps the note (nothing changes, nothing is written).
+	updateTenant(t, tn.Name, func(tn *tenantryv1alpha1.Tenant) {
+		tn.Spec.NamespaceMetadata = &tenantryv1alpha1.NamespaceMetadata{Labels: map[string]tenantryv1alpha1.LabelValue{"cost": "1"}}
+	})
+	got = waitReady(t, tn.Name)
+	if got.Status.Namespaces[0].Message != messages["adopt-me"] {
+		t.Fatalf("after a spec change, adopt-me's message = %q", got.Status.Namespaces[0].Message)
 	}
 	ns := get(t, &corev1.Namespace{}, "", "adopt-me")
 	if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" || ns.Annotations[tenantryv1alpha1.TenantUIDAnnotation] != string(got.UID) || adopted.UID != ns.UID {
@@ -190,7 +211,7 @@ func TestAdoptedNamespaceIsReleasedNotDeleted(t *testing.T) {
 	if !ns.DeletionTimestamp.IsZero() {
 		t.Fatal("an adopted namespace must never be deleted")
 	}
-	if ns.Labels["pod-security.kubernetes.io/enforce"] != "privileged" || ns.Labels["team"] != "x" || ns.Labels[tenantryv1alpha1.TenantLabel] != "" {
+	if ns.Labels["pod-security.kubernetes.io/enforce"] != "privileged" || ns.Labels["team"] != "x" || ns.Labels[tenantryv1alpha1.TenantLabel] != "" || ns.Labels["cost"] != "" {
 		t.Fatalf("release must put back what adoption overwrote: %v", ns.Labels)
 	}
 	for _, k := range []string{tenantryv1alpha1.TenantUIDAnnotation, tenantryv1alpha1.AdoptedAnnotation} {
