@@ -129,9 +129,10 @@ func operatorConfig() *rest.Config {
 
 // runningOperator is a manager with the Tenant reconciler.
 type runningOperator struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	client client.Client
+	cancel     context.CancelFunc
+	done       chan struct{}
+	client     client.Client
+	reconciler *TenantReconciler
 }
 
 func startOperator(cfg Config) *runningOperator { return startOperatorWith(cfg, nil) }
@@ -171,7 +172,7 @@ func startOperatorWith(cfg Config, wrap func(http.RoundTripper) http.RoundTrippe
 		Config:    cfg,
 	}
 	must(r.SetupWithManager(ctx, mgr))
-	o := &runningOperator{cancel: cancel, done: make(chan struct{}), client: mgr.GetClient()}
+	o := &runningOperator{cancel: cancel, done: make(chan struct{}), client: mgr.GetClient(), reconciler: r}
 	go func() {
 		defer close(o.done)
 		if err := mgr.Start(ctx); err != nil {

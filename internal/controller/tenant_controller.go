@@ -124,7 +124,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	t := &tenantryv1alpha1.Tenant{}
 	if err := r.getTenant(ctx, req.Name, t); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.forget(req.Name)
+			r.forgetTenant(req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -308,10 +308,17 @@ func (r *TenantReconciler) requeueAfterOutage(ctx context.Context) error {
 	}
 }
 
-// forget drops what the controller remembers of a Tenant that is gone.
-func (r *TenantReconciler) forget(name string) {
+// forgetTenant drops everything the controller keeps per Tenant: the status
+// it last wrote, its failure streak, its verified marks, the label maps of
+// its cache copies and its metric series. It runs whenever a Tenant is gone,
+// whatever the route: its finalizer removed by the operator, or stripped by
+// someone else.
+func (r *TenantReconciler) forgetTenant(name string) {
 	r.written.Delete(name)
 	r.failures.succeeded(name)
+	r.verified.forget(name)
+	slimLabels.forget(name)
+	forgetTenantMetrics(name)
 }
 
 // useLatestStatus puts back the status this controller last wrote when the

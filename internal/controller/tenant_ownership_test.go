@@ -399,3 +399,49 @@ func TestOneRefusedObjectDoesNotStopThePass(t *testing.T) {
 		g.Expect(restored.UID).NotTo(Equal(isolation.UID))
 	}, eventually, 100*time.Millisecond).Should(Succeed())
 }
+
+// TestStrippedFinalizerForgetsTheTenant: a Tenant that goes without the
+// operator removing its finalizer leaves no marks, status or metric series.
+func TestStrippedFinalizerForgetsTheTenant(t *testing.T) {
+	ctx := context.Background()
+	// Under Delete, with no namespace controller in envtest, the operator
+	// cannot finish the deletion: only the stripped finalizer lets it go.
+	tn := newTenant("stripped", "stripped-a")
+	tn.Spec.DeletionPolicy = tenantryv1alpha1.DeletionPolicyDelete
+	createTenant(t, tn)
+	waitReady(t, tn.Name)
+	r := operator.reconciler
+	series := func() int {
+		families, err := metricsGather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				if hasLabel(m, "tenant", tn.Name) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	remembered := func() bool {
+		r.verified.mu.Lock()
+		_, marked := r.verified.byTenant[tn.Name]
+		r.verified.mu.Unlock()
+		_, written := r.written.Load(tn.Name)
+		return marked || written
+	}
+	if !remembered() || series() == 0 {
+		t.Fatal("a Ready Tenant should have verified marks, a written status and metric series")
+	}
+	if err := k8s.Delete(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	waitCondition(t, tn.Name, tenantryv1alpha1.ConditionReconciling, metav1.ConditionTrue, tenantryv1alpha1.ReasonDeleting)
+	stripFinalizer(t, tn.Name)
+	g := NewWithT(t)
+	g.Eventually(func() bool { return !remembered() && series() == 0 }, eventually, 100*time.Millisecond).Should(BeTrue(),
+		"the operator still remembers Tenant %s", tn.Name)
+}

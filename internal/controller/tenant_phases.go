@@ -221,10 +221,7 @@ func (r *TenantReconciler) removeFinalizer(ctx context.Context, s *scope) error 
 	}
 	s.writes++
 	s.finalized = true
-	forgetTenantMetrics(s.tenant.Name)
-	r.written.Delete(s.tenant.Name)
-	r.verified.forget(s.tenant.Name)
-	slimLabels.forget(s.tenant.Name)
+	r.forgetTenant(s.tenant.Name)
 	logf.FromContext(ctx).Info("Removed finalizer; Tenant released its namespaces")
 	return nil
 }
