@@ -20,6 +20,10 @@ const (
 	// and annotations that adoption overwrote, restored on release. It is
 	// written by AdoptionFieldManager.
 	AdoptedAnnotation = "tenantry.io/adopted"
+	// ProtectedLabel set to "true" on a namespace keeps it from ever being a
+	// tenant namespace; the operator's fence policy enforces it too, so even
+	// the operator's own token cannot write to such a namespace.
+	ProtectedLabel = "tenantry.io/protected"
 	// AdoptionFieldManager writes AdoptedAnnotation.
 	AdoptionFieldManager = "tenantry-adoption"
 	// ReleaseFieldManager restores what adoption overwrote, on release.

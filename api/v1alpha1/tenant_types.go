@@ -119,6 +119,7 @@ type TenantNamespace struct {
 	// +kubebuilder:validation:MaxProperties=32
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !format.qualifiedName().validate(k.lowerAscii()).hasValue())",message="annotation keys must be qualified names: an optional DNS subdomain prefix and '/', then at most 63 characters of alphanumerics, '-', '_' or '.', beginning and ending with an alphanumeric"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, size(self[k]) <= 2048)",message="annotation values must be at most 2048 characters, so that a namespace's annotations stay within the API server's 256 KiB limit"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('tenantry.io/'))",message="annotations under tenantry.io/ are reserved: they carry Tenantry's proof of ownership and adoption records"
 	Annotations map[string]string `json:"annotations,omitempty"`
 
 	// podSecurity overrides spec.podSecurity for this namespace, field by field.
@@ -141,6 +142,7 @@ type NamespaceMetadata struct {
 	// +kubebuilder:validation:MaxProperties=64
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !format.qualifiedName().validate(k.lowerAscii()).hasValue())",message="annotation keys must be qualified names: an optional DNS subdomain prefix and '/', then at most 63 characters of alphanumerics, '-', '_' or '.', beginning and ending with an alphanumeric"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, size(self[k]) <= 2048)",message="annotation values must be at most 2048 characters, so that a namespace's annotations stay within the API server's 256 KiB limit"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('tenantry.io/'))",message="annotations under tenantry.io/ are reserved: they carry Tenantry's proof of ownership and adoption records"
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
@@ -207,6 +209,7 @@ type TenantRoleBinding struct {
 // +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || (has(self.__namespace__) && size(self.__namespace__) > 0)",message="a ServiceAccount subject needs a namespace"
 // +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || !format.dns1123Subdomain().validate(self.name).hasValue()",message="a ServiceAccount subject's name must be a DNS subdomain (lowercase alphanumerics, '-' and '.')"
 // +kubebuilder:validation:XValidation:rule="!has(self.apiGroup) || (self.kind == 'ServiceAccount' ? size(self.apiGroup) == 0 : self.apiGroup == 'rbac.authorization.k8s.io')",message="apiGroup must be rbac.authorization.k8s.io for User and Group, and empty for ServiceAccount (or left out)"
+// +kubebuilder:validation:XValidation:rule="!(self.kind == 'Group' && self.name == 'system:unauthenticated') && !(self.kind == 'User' && self.name == 'system:anonymous')",message="anonymous requests (Group system:unauthenticated, User system:anonymous) are never bound in a tenant namespace"
 type Subject struct {
 	// kind of subject: User, Group or ServiceAccount.
 	// +required

@@ -46,7 +46,7 @@ func inventoryList(m map[string]tenantryv1alpha1.InventoryEntry) []tenantryv1alp
 // when this pass created it (it was absent, and the API server's answer to
 // our apply shows no other writer), Adopted when it was adopted. A namespace
 // proven ours but missing from the inventory was created or adopted by a
-// pass that ended before its status write; its adoption record tells which.
+// pass that ended before its status write.
 func (r *TenantReconciler) recordInventory(ctx context.Context, s *scope, name string, before *corev1.Namespace, res ensureResult, v nsVerdict) error {
 	uid := res.uid
 	if e, ok := s.inventory[name]; ok && e.UID == uid && uid != "" {
@@ -64,7 +64,11 @@ func (r *TenantReconciler) recordInventory(ctx context.Context, s *scope, name s
 		if err := r.APIReader.Get(ctx, client.ObjectKey{Name: name}, full); err != nil {
 			return client.IgnoreNotFound(err)
 		}
-		if _, adopted := full.Annotations[tenantryv1alpha1.AdoptedAnnotation]; !adopted {
+		// Created only on positive evidence: no adoption record, and no
+		// writer but Tenantry ever. Anything else is taken as adopted, so
+		// that a lost status write can never make an adopted namespace
+		// deletable (at worst, one Tenantry created is released, not deleted).
+		if _, adopted := full.Annotations[tenantryv1alpha1.AdoptedAnnotation]; !adopted && onlyTenantryWrote(full.ManagedFields) {
 			origin = tenantryv1alpha1.NamespaceCreated
 		}
 		uid = full.UID

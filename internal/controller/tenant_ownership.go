@@ -33,6 +33,8 @@ func (r *TenantReconciler) protection(name string, ns *corev1.Namespace) string 
 		return "namespace " + name + " is a system namespace and can never be a tenant namespace"
 	case name == r.Config.OperatorNamespace && name != "":
 		return "namespace " + name + " is the Tenantry operator's own and can never be a tenant namespace"
+	case ns != nil && ns.Labels[tenantryv1alpha1.ProtectedLabel] == "true":
+		return "namespace " + name + " is labelled " + tenantryv1alpha1.ProtectedLabel + "=true and can never be a tenant namespace"
 	case slices.Contains(r.Config.ProtectedNamespaces, name):
 		return "namespace " + name + " is protected (--protected-namespaces) and can never be a tenant namespace"
 	case ns != nil && r.Config.ProtectedNamespaceSelector != nil && !r.Config.ProtectedNamespaceSelector.Empty() &&

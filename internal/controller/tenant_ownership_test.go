@@ -112,6 +112,10 @@ func TestProtection(t *testing.T) {
 	if got := r.protection("infra", labelled); got != "namespace infra is protected (--protected-namespace-selector) and can never be a tenant namespace" {
 		t.Errorf("selector: got %q", got)
 	}
+	marked := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "vault", Labels: map[string]string{tenantryv1alpha1.ProtectedLabel: "true"}}}
+	if got := (&TenantReconciler{}).protection("vault", marked); got != "namespace vault is labelled tenantry.io/protected=true and can never be a tenant namespace" {
+		t.Errorf("protected label: got %q", got)
+	}
 	if got := (&TenantReconciler{}).protection("infra", labelled); got != "" {
 		t.Errorf("no selector protects nothing more: %q", got)
 	}
@@ -372,30 +376,30 @@ func TestOneRefusedObjectDoesNotStopThePass(t *testing.T) {
 	g.Eventually(func() error { return k8s.Create(ctx, probe.DeepCopy(), client.DryRunAll) }, eventually).Should(
 		MatchError(ContainSubstring("refused by test")), "the test policy is not in force")
 
-	tn := newTenant("refused", "refused-a", "refused-b")
+	tn := newTenant("one-refused", "one-refused-a", "one-refused-b")
 	tn.Spec.RoleBindings = []tenantryv1alpha1.TenantRoleBinding{{Name: "blocked", ClusterRole: "view",
 		Subjects: []tenantryv1alpha1.Subject{{Kind: "Group", Name: "viewers", APIGroup: rbacv1.GroupName}}}}
 	createTenant(t, tn)
 	g.Eventually(func(g Gomega) {
 		c := condition(getTenant(g, tn.Name), tenantryv1alpha1.ConditionReady)
 		g.Expect(c.Reason).To(Equal(tenantryv1alpha1.ReasonReconcileError))
-		g.Expect(c.Message).To(And(ContainSubstring("apply RoleBinding/refused-a/tenantry-blocked"),
-			ContainSubstring("apply RoleBinding/refused-b/tenantry-blocked"), ContainSubstring("refused by test")))
+		g.Expect(c.Message).To(And(ContainSubstring("apply RoleBinding/one-refused-a/tenantry-blocked"),
+			ContainSubstring("apply RoleBinding/one-refused-b/tenantry-blocked"), ContainSubstring("refused by test")))
 	}, eventually, 100*time.Millisecond).Should(Succeed())
-	for _, ns := range []string{"refused-a", "refused-b"} {
+	for _, ns := range []string{"one-refused-a", "one-refused-b"} {
 		get(t, &rbacv1.RoleBinding{}, ns, "tenantry-owner")
 		get(t, &networkingv1.NetworkPolicy{}, ns, "tenantry-isolation")
 	}
-	get(t, &rbacv1.ClusterRoleBinding{}, "", "tenantry:tenant:refused")
+	get(t, &rbacv1.ClusterRoleBinding{}, "", "tenantry:tenant:one-refused")
 
 	// Drift elsewhere in the Tenant is still repaired.
-	isolation := get(t, &networkingv1.NetworkPolicy{}, "refused-b", "tenantry-isolation")
+	isolation := get(t, &networkingv1.NetworkPolicy{}, "one-refused-b", "tenantry-isolation")
 	if err := k8s.Delete(ctx, isolation); err != nil {
 		t.Fatal(err)
 	}
 	g.Eventually(func(g Gomega) {
 		restored := &networkingv1.NetworkPolicy{}
-		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: "refused-b", Name: "tenantry-isolation"}, restored)).To(Succeed())
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: "one-refused-b", Name: "tenantry-isolation"}, restored)).To(Succeed())
 		g.Expect(restored.UID).NotTo(Equal(isolation.UID))
 	}, eventually, 100*time.Millisecond).Should(Succeed())
 }
@@ -444,4 +448,48 @@ func TestStrippedFinalizerForgetsTheTenant(t *testing.T) {
 	g := NewWithT(t)
 	g.Eventually(func() bool { return !remembered() && series() == 0 }, eventually, 100*time.Millisecond).Should(BeTrue(),
 		"the operator still remembers Tenant %s", tn.Name)
+}
+
+// TestLostInventoryNeverMakesAnAdoptedNamespaceDeletable: with its adoption
+// record gone and its inventory entry lost, an adopted namespace is
+// recovered as Adopted (others wrote it), so Delete still only releases it.
+func TestLostInventoryNeverMakesAnAdoptedNamespaceDeletable(t *testing.T) {
+	ctx := context.Background()
+	createNamespace(t, "lost-adopted", map[string]string{"team": "y"})
+	tn := newTenant("lost", "lost-adopted")
+	tn.Spec.AdoptionPolicy = tenantryv1alpha1.AdoptionPolicyIfUnowned
+	tn.Spec.DeletionPolicy = tenantryv1alpha1.DeletionPolicyDelete
+	if err := k8s.Create(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stripFinalizer(t, tn.Name) })
+	got := waitReady(t, tn.Name)
+	// As system:masters: drop the adoption record and the inventory.
+	ns := get(t, &corev1.Namespace{}, "", "lost-adopted")
+	if err := k8s.Patch(ctx, ns, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"tenantry.io/adopted":null}}}`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Status().Patch(ctx, got, client.RawPatch(types.MergePatchType, []byte(`{"status":{"inventory":null}}`))); err != nil {
+		t.Fatal(err)
+	}
+	// The next pass (a spec change brings one) finds the namespace proven ours
+	// but not in the inventory.
+	updateTenant(t, tn.Name, func(tn *tenantryv1alpha1.Tenant) {
+		tn.Spec.NamespaceMetadata = &tenantryv1alpha1.NamespaceMetadata{Labels: map[string]tenantryv1alpha1.LabelValue{"pass": "2"}}
+	})
+	g := NewWithT(t)
+	g.Eventually(func(g Gomega) {
+		e, ok := inventoryEntry(getTenant(g, tn.Name), "lost-adopted")
+		g.Expect(ok).To(BeTrue(), "the inventory entry is not recovered")
+		g.Expect(e.Origin).To(Equal(tenantryv1alpha1.NamespaceAdopted))
+	}, eventually, 100*time.Millisecond).Should(Succeed())
+	if err := k8s.Delete(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	g.Eventually(func(g Gomega) {
+		ns := &corev1.Namespace{}
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Name: "lost-adopted"}, ns)).To(Succeed())
+		g.Expect(ns.Labels).NotTo(HaveKey(tenantryv1alpha1.TenantLabel))
+		g.Expect(ns.DeletionTimestamp.IsZero()).To(BeTrue(), "an adopted namespace was deleted")
+	}, eventually, 100*time.Millisecond).Should(Succeed())
 }

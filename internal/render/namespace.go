@@ -1,6 +1,8 @@
 package render
 
 import (
+	"strings"
+
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
@@ -80,7 +82,15 @@ func Namespace(t *tenantryv1alpha1.Tenant, ns tenantryv1alpha1.TenantNamespace) 
 	ac := corev1ac.Namespace(ns.Name).WithLabels(labels)
 	// The Tenant's UID proves the namespace is this Tenant's and not an
 	// earlier one's of the same name.
-	ac.WithAnnotations(mergeMaps(metaAnnotations, ns.Annotations,
+	annotations := mergeMaps(metaAnnotations, ns.Annotations)
+	for k := range annotations {
+		// Reserved (the CRD refuses them): a spec must never write Tenantry's
+		// proof of ownership or an adoption record.
+		if strings.HasPrefix(k, "tenantry.io/") {
+			delete(annotations, k)
+		}
+	}
+	ac.WithAnnotations(mergeMaps(annotations,
 		map[string]string{tenantryv1alpha1.TenantUIDAnnotation: string(t.UID)}))
 	return Object{Kind: KindNamespace, Name: ns.Name, Apply: ac}
 }
