@@ -209,7 +209,7 @@ type TenantRoleBinding struct {
 // +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || (has(self.__namespace__) && size(self.__namespace__) > 0)",message="a ServiceAccount subject needs a namespace"
 // +kubebuilder:validation:XValidation:rule="self.kind != 'ServiceAccount' || !format.dns1123Subdomain().validate(self.name).hasValue()",message="a ServiceAccount subject's name must be a DNS subdomain (lowercase alphanumerics, '-' and '.')"
 // +kubebuilder:validation:XValidation:rule="!has(self.apiGroup) || (self.kind == 'ServiceAccount' ? size(self.apiGroup) == 0 : self.apiGroup == 'rbac.authorization.k8s.io')",message="apiGroup must be rbac.authorization.k8s.io for User and Group, and empty for ServiceAccount (or left out)"
-// +kubebuilder:validation:XValidation:rule="!(self.kind == 'Group' && self.name == 'system:unauthenticated') && !(self.kind == 'User' && self.name == 'system:anonymous')",message="anonymous requests (Group system:unauthenticated, User system:anonymous) are never bound in a tenant namespace"
+// +kubebuilder:validation:XValidation:rule="!(self.kind == 'Group' && self.name in ['system:authenticated', 'system:unauthenticated', 'system:serviceaccounts']) && !(self.kind == 'User' && self.name == 'system:anonymous')",message="all users, all service accounts and anonymous requests (Group system:authenticated, system:unauthenticated, system:serviceaccounts; User system:anonymous) are never bound in a tenant namespace: name the users, groups or service accounts"
 type Subject struct {
 	// kind of subject: User, Group or ServiceAccount.
 	// +required

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -236,10 +235,11 @@ func (r *TenantReconciler) applyNamespace(ctx context.Context, s *scope, d rende
 	}, nil
 }
 
-// onlyTenantryWrote: no field manager but Tenantry's has written the object.
+// onlyTenantryWrote: no field manager but Tenantry's main one has written
+// the object (its adoption and release managers mean it was adopted).
 func onlyTenantryWrote(mfs []metav1.ManagedFieldsEntry) bool {
 	for _, mf := range mfs {
-		if !strings.HasPrefix(mf.Manager, tenantryv1alpha1.FieldManager) {
+		if mf.Manager != tenantryv1alpha1.FieldManager {
 			return false
 		}
 	}

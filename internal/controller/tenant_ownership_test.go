@@ -140,7 +140,9 @@ func TestConflictListAndObjectErrors(t *testing.T) {
 	if !apierrors.IsInvalid(err) || !immutableChange(invalid) || immutableChange(errors.New("cannot change")) {
 		t.Fatal("the API server's answers must be seen through the join")
 	}
-	if onlyTenantryWrote(nil) || !onlyTenantryWrote([]metav1.ManagedFieldsEntry{{Manager: "tenantry"}, {Manager: "tenantry-adoption"}}) ||
+	if onlyTenantryWrote(nil) || !onlyTenantryWrote([]metav1.ManagedFieldsEntry{{Manager: "tenantry"}}) ||
+		onlyTenantryWrote([]metav1.ManagedFieldsEntry{{Manager: "tenantry"}, {Manager: "tenantry-adoption"}}) ||
+		onlyTenantryWrote([]metav1.ManagedFieldsEntry{{Manager: "tenantry"}, {Manager: "tenantry-foo"}}) ||
 		onlyTenantryWrote([]metav1.ManagedFieldsEntry{{Manager: "tenantry"}, {Manager: "kubectl-create"}}) {
 		t.Fatal("onlyTenantryWrote")
 	}

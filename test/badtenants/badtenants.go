@@ -84,6 +84,8 @@ var Invalid = []Case{
 	{Name: "tenant UID forged through namespaceMetadata", Set: `{"namespaceMetadata": {"annotations": {"tenantry.io/tenant-uid": "x"}}}`, Want: []string{"spec.namespaceMetadata.annotations", "reserved"}},
 	{Name: "system namespace", Set: `{"namespaces": [{"name": "kube-system"}]}`, Want: []string{"spec.namespaces[0].name", "system namespace"}},
 	{Name: "owner binding anonymous", Set: `{"owners": [{"kind": "Group", "name": "system:unauthenticated", "apiGroup": "rbac.authorization.k8s.io"}]}`, Want: []string{"spec.owners[0]", "anonymous"}},
+	{Name: "owners: all authenticated users", Set: `{"owners": [{"kind": "Group", "name": "system:authenticated", "apiGroup": "rbac.authorization.k8s.io"}]}`, Want: []string{"spec.owners[0]", "all users"}},
+	{Name: "roleBinding to all service accounts", Set: `{"roleBindings": [{"name": "a", "clusterRole": "admin", "subjects": [{"kind": "Group", "name": "system:serviceaccounts"}]}]}`, Want: []string{"spec.roleBindings[0].subjects[0]", "all service accounts"}},
 	{Name: "roleBinding to the anonymous user", Set: `{"roleBindings": [{"name": "a", "clusterRole": "view", "subjects": [{"kind": "User", "name": "system:anonymous"}]}]}`, Want: []string{"spec.roleBindings[0].subjects[0]", "anonymous"}},
 	{Name: "PSA label smuggled through namespaceMetadata", Set: `{"namespaceMetadata": {"labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}`, Want: []string{"spec.namespaceMetadata.labels", "reserved"}},
 	{Name: "unknown podSecurity level", Set: `{"podSecurity": {"enforce": "lenient"}}`, Want: []string{"spec.podSecurity.enforce", "Unsupported value", "lenient"}},

@@ -53,6 +53,12 @@ var _ = Describe("Red-team findings", Ordered, ContinueOnFailure, func() {
 		expectDenied(op.Patch(ctx, nsObj, mergePatch(`{"metadata":{"labels":{"tenantry.io/tenant":"rt"}}}`)), fence, unrecorded)
 		expectDenied(op.Patch(ctx, nsObj, mergePatch(`{"metadata":{"annotations":{"tenantry.io/tenant-uid":"u"}}}`)), fence, unrecorded)
 
+		// A record with a tenant-uid but no label cannot shed the record either.
+		Expect(op.Patch(ctx, nsObj, mergePatch(`{"metadata":{"annotations":{"tenantry.io/adopted":"{}","tenantry.io/tenant-uid":"u"}}}`))).To(Succeed())
+		expectDenied(op.Patch(ctx, nsObj, mergePatch(`{"metadata":{"annotations":{"tenantry.io/adopted":null}}}`)), fence,
+			"Namespace "+plain+sa+"update it: the adoption record (annotation tenantry.io/adopted) goes only when the namespace is released")
+		Expect(op.Patch(ctx, nsObj, mergePatch(`{"metadata":{"annotations":{"tenantry.io/adopted":null,"tenantry.io/tenant-uid":null}}}`))).To(Succeed())
+
 		// What the operator does to adopt: the record first, then its marks.
 		Expect(op.Patch(ctx, nsObj, mergePatch(`{"metadata":{"annotations":{"tenantry.io/adopted":"{}"}}}`))).To(Succeed())
 		Expect(op.Patch(ctx, nsObj, mergePatch(`{"metadata":{"labels":{"tenantry.io/tenant":"rt"},"annotations":{"tenantry.io/tenant-uid":"u"}}}`))).To(Succeed())
@@ -60,6 +66,10 @@ var _ = Describe("Red-team findings", Ordered, ContinueOnFailure, func() {
 			"Namespace "+plain+sa+"update it: the adoption record (annotation tenantry.io/adopted) goes only when the namespace is released")
 		expectDenied(op.Delete(ctx, nsObj), fence,
 			"Namespace "+plain+sa+"delete it: Tenantry adopted it (annotation tenantry.io/adopted), so it only ever releases it")
+		// The record cannot be traded for a tenant-uid that would let the
+		// label back on without it (found by a second red-team pass).
+		expectDenied(op.Patch(ctx, nsObj, mergePatch(`{"metadata":{"labels":{"tenantry.io/tenant":null},"annotations":{"tenantry.io/adopted":null,"tenantry.io/tenant-uid":"u"}}}`)), fence,
+			"Namespace "+plain+sa+"update it: the adoption record (annotation tenantry.io/adopted) goes only when the namespace is released")
 		// Releasing it is allowed: marks first, then the record.
 		Expect(op.Patch(ctx, nsObj, mergePatch(`{"metadata":{"labels":{"tenantry.io/tenant":null},"annotations":{"tenantry.io/tenant-uid":null}}}`))).To(Succeed())
 		Expect(op.Patch(ctx, nsObj, mergePatch(`{"metadata":{"annotations":{"tenantry.io/adopted":null}}}`))).To(Succeed())
@@ -94,7 +104,7 @@ var _ = Describe("Red-team findings", Ordered, ContinueOnFailure, func() {
 			Subjects: []tenantryv1alpha1.Subject{{Kind: "Group", Name: "system:unauthenticated", APIGroup: rbacv1.GroupName}}}}
 		err = eng.Create(ctx, tn)
 		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "%v", err)
-		Expect(err).To(MatchError(ContainSubstring("spec.roleBindings[0].subjects[0]: Invalid value: anonymous requests (Group system:unauthenticated, User system:anonymous) are never bound in a tenant namespace")))
+		Expect(err).To(MatchError(ContainSubstring("spec.roleBindings[0].subjects[0]: Invalid value: all users, all service accounts and anonymous requests (Group system:authenticated, system:unauthenticated, system:serviceaccounts; User system:anonymous) are never bound in a tenant namespace: name the users, groups or service accounts")))
 	})
 
 	It("refuses a Tenant bloated with finalizers", func(ctx SpecContext) {
