@@ -86,6 +86,26 @@ func run() error {
 	fmt.Printf("Restored by Tenantry after %s.\n", elapsed.Round(time.Millisecond))
 	show(ctx, c, "get", "tenant", "team-a", "-o", "jsonpath={range .status.conditions[*]}{.type}={.status} ({.reason}): {.message}{\"\\n\"}{end}")
 
+	step("Security walk-through: what the API server refuses, with the operator out of the loop")
+	if err := refused(ctx, c, "a Tenant that lists kube-system", []byte(grabKubeSystem),
+		"apply", "-f", "-"); err != nil {
+		return err
+	}
+	// pam: a cluster-wide admin who is not in system:masters.
+	if _, err := c.Kubectl(ctx, "create", "clusterrolebinding", "demo-pam-cluster-admin", "--clusterrole=cluster-admin", "--user=pam"); err != nil {
+		return err
+	}
+	if err := refused(ctx, c, "a cluster admin outside system:masters weakening Pod Security through the status subresource", nil,
+		"--as=pam", "patch", "namespace", "team-a-dev", "--subresource=status", "--type=merge",
+		"-p", `{"metadata":{"labels":{"pod-security.kubernetes.io/enforce":"privileged"}}}`); err != nil {
+		return err
+	}
+	if err := refused(ctx, c, "a tenant owner opening its namespace to every user", nil,
+		"--as=bob", "--as-group=team-a-admins", "-n", "team-a-dev", "create", "rolebinding", "everyone",
+		"--clusterrole=admin", "--group=system:authenticated"); err != nil {
+		return err
+	}
+
 	if exitWhenReady {
 		step("DEMO_EXIT=1: the samples are Ready; exiting")
 		return nil
@@ -124,6 +144,39 @@ func deleteAndWatchRestore(ctx context.Context, c *localcluster.Cluster) (time.D
 		time.Sleep(50 * time.Millisecond)
 	}
 	return 0, errors.New("NetworkPolicy team-a-dev/tenantry-isolation was not restored within 30s")
+}
+
+// grabKubeSystem is a Tenant a platform engineer might try: the CRD refuses it.
+const grabKubeSystem = `apiVersion: tenantry.io/v1alpha1
+kind: Tenant
+metadata: {name: grab}
+spec:
+  owners: [{kind: User, name: mallory, apiGroup: rbac.authorization.k8s.io}]
+  namespaces: [{name: kube-system}]
+`
+
+// refused runs kubectl and shows how the API server refused it; an attempt
+// that succeeds fails the demo.
+func refused(ctx context.Context, c *localcluster.Cluster, what string, stdin []byte, args ...string) error {
+	fmt.Printf("\n$ kubectl %s    # %s\n", strings.Join(args, " "), what)
+	var out string
+	var err error
+	if stdin != nil {
+		out, err = c.KubectlStdin(ctx, stdin, args...)
+	} else {
+		out, err = c.Kubectl(ctx, args...)
+	}
+	if err == nil {
+		return fmt.Errorf("%s was admitted: %s", what, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.Contains(line, "Error") || strings.Contains(line, "denied") || strings.Contains(line, "invalid") {
+			fmt.Println("refused:", strings.TrimSpace(line))
+			return nil
+		}
+	}
+	fmt.Println("refused:", strings.TrimSpace(out))
+	return nil
 }
 
 func show(ctx context.Context, c *localcluster.Cluster, args ...string) {

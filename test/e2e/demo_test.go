@@ -63,6 +63,9 @@ var _ = Describe("make demo", Ordered, func() {
 		Expect(string(out)).To(MatchRegexp(`team-a\s+True\s+2\s+False`))
 		Expect(string(out)).To(MatchRegexp(`data-science\s+True\s+2\s+False`))
 		Expect(string(out)).To(ContainSubstring("Restored by Tenantry after"))
+		Expect(string(out)).To(ContainSubstring("can never be a tenant namespace"))
+		Expect(string(out)).To(ContainSubstring("ValidatingAdmissionPolicy 'tenantry-protect-managed-objects'"))
+		Expect(string(out)).To(ContainSubstring("ValidatingAdmissionPolicy 'tenantry-tenant-namespace-rules'"))
 		Expect(controlPlaneProcesses()).To(Equal(before), "the demo left processes behind")
 	})
 
