@@ -88,8 +88,8 @@ demo: k8s-bins build bin/demo ## Local control plane + operator + sample Tenants
 test: k8s-bins build bin/demo test-unit fuzz test-chart test-envtest test-e2e test-reliability ## Every test: unit, fuzzing (time-boxed), chart, envtest, end to end, reliability.
 
 .PHONY: test-unit
-test-unit: ## Pure-logic packages (render, drift); the controller package's pure status tests run with test-envtest.
-	go test ./api/... ./internal/render/... ./internal/drift/... -count=1
+test-unit: ## Pure-logic packages: every package under internal/ but the two that need a real API server.
+	go test ./api/... ./cmd/... $$(go list ./internal/... | grep -v -e /internal/controller -e /internal/localcluster) -count=1
 
 FUZZTIME ?= 20s
 

@@ -21,6 +21,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/cache"
 	"github.com/tenantry/tenantry/internal/controller"
 )
 
@@ -113,7 +114,7 @@ func main() {
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
-		Cache:                   controller.CacheOptions(),
+		Cache:                   cache.Options(),
 		Metrics:                 metricsOptions(metricsAddr, pprofEnabled),
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/apierr"
 )
 
 // APIHealth knows whether the API server answers, from every response and
@@ -54,7 +55,7 @@ func (h *APIHealth) Wrap(rt http.RoundTripper) http.RoundTripper {
 		switch {
 		case err == nil && resp.StatusCode != http.StatusServiceUnavailable:
 			h.up()
-		case err != nil && req.Context().Err() == nil && isTransient(err):
+		case err != nil && req.Context().Err() == nil && apierr.IsTransient(err):
 			h.unreachable()
 		}
 		return resp, err

@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
-	"github.com/tenantry/tenantry/internal/render"
+	"github.com/tenantry/tenantry/internal/kinds"
 )
 
 const intruder = "intruder"
@@ -35,42 +35,42 @@ type driftTarget struct {
 func driftTargets(tenant string) []driftTarget {
 	dev := tenant + "-dev"
 	return []driftTarget{{
-		kind: render.KindNamespace, name: dev, newObj: func() client.Object { return &corev1.Namespace{} },
+		kind: kinds.Namespace, name: dev, newObj: func() client.Object { return &corev1.Namespace{} },
 		patch: `{"metadata":{"labels":{"env":"hacked"}}}`,
 		check: func(o client.Object) bool { return o.GetLabels()["env"] == "dev" },
 	}, {
-		kind: render.KindResourceQuota, namespace: dev, name: "tenantry-compute", newObj: func() client.Object { return &corev1.ResourceQuota{} },
+		kind: kinds.ResourceQuota, namespace: dev, name: "tenantry-compute", newObj: func() client.Object { return &corev1.ResourceQuota{} },
 		patch: `{"spec":{"hard":{"pods":"999"}}}`,
 		check: func(o client.Object) bool {
 			q := o.(*corev1.ResourceQuota).Spec.Hard["pods"]
 			return q.String() == "10"
 		},
 	}, {
-		kind: render.KindLimitRange, namespace: dev, name: "tenantry-defaults", newObj: func() client.Object { return &corev1.LimitRange{} },
+		kind: kinds.LimitRange, namespace: dev, name: "tenantry-defaults", newObj: func() client.Object { return &corev1.LimitRange{} },
 		patch: `{"spec":{"limits":[{"type":"Pod","max":{"cpu":"64"}}]}}`,
 		check: func(o client.Object) bool {
 			return o.(*corev1.LimitRange).Spec.Limits[0].Type == corev1.LimitTypeContainer
 		},
 	}, {
-		kind: render.KindRoleBinding, namespace: dev, name: "tenantry-owner", newObj: func() client.Object { return &rbacv1.RoleBinding{} },
+		kind: kinds.RoleBinding, namespace: dev, name: "tenantry-owner", newObj: func() client.Object { return &rbacv1.RoleBinding{} },
 		patch: `{"subjects":[{"kind":"User","name":"mallory","apiGroup":"rbac.authorization.k8s.io"}]}`,
 		check: func(o client.Object) bool { return o.(*rbacv1.RoleBinding).Subjects[0].Name == tenant+"-admins" },
 	}, {
-		kind: render.KindNetworkPolicy, namespace: dev, name: "tenantry-isolation", newObj: func() client.Object { return &networkingv1.NetworkPolicy{} },
+		kind: kinds.NetworkPolicy, namespace: dev, name: "tenantry-isolation", newObj: func() client.Object { return &networkingv1.NetworkPolicy{} },
 		patch: `{"spec":{"ingress":[{}]}}`,
 		check: func(o client.Object) bool { return len(o.(*networkingv1.NetworkPolicy).Spec.Ingress[0].From) > 0 },
 	}, {
-		kind: render.KindClusterRole, name: "tenantry:tenant:" + tenant, newObj: func() client.Object { return &rbacv1.ClusterRole{} },
+		kind: kinds.ClusterRole, name: "tenantry:tenant:" + tenant, newObj: func() client.Object { return &rbacv1.ClusterRole{} },
 		patch: `{"rules":[{"apiGroups":["*"],"resources":["*"],"verbs":["*"]}]}`,
 		check: func(o client.Object) bool { return o.(*rbacv1.ClusterRole).Rules[0].Resources[0] == "tenants" },
 	}, {
-		kind: render.KindClusterRoleBinding, name: "tenantry:tenant:" + tenant, newObj: func() client.Object { return &rbacv1.ClusterRoleBinding{} },
+		kind: kinds.ClusterRoleBinding, name: "tenantry:tenant:" + tenant, newObj: func() client.Object { return &rbacv1.ClusterRoleBinding{} },
 		patch: `{"subjects":[{"kind":"User","name":"mallory","apiGroup":"rbac.authorization.k8s.io"}]}`,
 		check: func(o client.Object) bool { return o.(*rbacv1.ClusterRoleBinding).Subjects[0].Name == tenant+"-admins" },
 	}}
 }
 
-func (d driftTarget) key() string { return render.ObjectKey(d.kind, d.namespace, d.name) }
+func (d driftTarget) key() string { return kinds.Key(d.kind, d.namespace, d.name) }
 
 func (d driftTarget) get() (client.Object, error) {
 	obj := d.newObj()
@@ -136,7 +136,7 @@ func TestDriftIsCorrectedAndReported(t *testing.T) {
 	var corrections int64
 	for _, d := range driftTargets(tn.Name) {
 		for _, action := range []string{"modify", "delete", "relabel"} {
-			if d.kind == render.KindNamespace && action == "delete" {
+			if d.kind == kinds.Namespace && action == "delete" {
 				continue // namespace deletion is final: tested end to end with the namespace controller
 			}
 			t.Run(d.kind+"/"+action, func(t *testing.T) {

@@ -134,3 +134,14 @@ func updateTenant(t *testing.T, name string, mutate func(*tenantryv1alpha1.Tenan
 		return k8s.Update(context.Background(), tn)
 	}, eventually).Should(Succeed())
 }
+
+// appliedByTenantry reports whether field manager tenantry owns fields of
+// the object, i.e. it was applied by us and not released.
+func appliedByTenantry(obj client.Object) bool {
+	for _, mf := range obj.GetManagedFields() {
+		if mf.Manager == tenantryv1alpha1.FieldManager {
+			return true
+		}
+	}
+	return false
+}

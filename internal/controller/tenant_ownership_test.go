@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -24,127 +22,11 @@ import (
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 )
 
-func TestClassifyNamespace(t *testing.T) {
-	tn := newTenant("team", "ns")
-	tn.UID = "uid-now"
-	ns := func(labels, annotations map[string]string) *corev1.Namespace {
-		return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns", Labels: labels, Annotations: annotations}}
-	}
-	ours := map[string]string{tenantryv1alpha1.TenantLabel: "team"}
-	uid := func(u string) map[string]string { return map[string]string{tenantryv1alpha1.TenantUIDAnnotation: u} }
-	const (
-		manage = "manage"
-		adopt  = "adopt"
-		leave  = "leave"
-	)
-	tests := []struct {
-		name      string
-		ns        *corev1.Namespace
-		wasActive bool
-		ifUnowned bool
-		protected string
-		want      string
-		message   string
-	}{
-		{name: "absent: create", want: manage},
-		{name: "protected, even absent", protected: "p", want: leave, message: "p"},
-		{name: "protected wins over IfUnowned and our own marks", ns: ns(ours, uid("uid-now")), ifUnowned: true, protected: "p", want: leave, message: "p"},
-		{name: "ours: label and UID", ns: ns(ours, uid("uid-now")), want: manage},
-		{name: "ours with the label stripped, as last seen Active: drift", ns: ns(nil, uid("uid-now")), wasActive: true, want: manage},
-		{name: "our UID without the label, never Active here", ns: ns(nil, uid("uid-now")), want: leave,
-			message: "namespace exists and is not managed by Tenantry; set adoptionPolicy: IfUnowned to adopt it"},
-		{name: "another tenant's: never, whatever the policy", ns: ns(map[string]string{tenantryv1alpha1.TenantLabel: "other"}, nil), ifUnowned: true, want: leave,
-			message: "namespace belongs to tenant other"},
-		{name: "an earlier Tenant's of this name", ns: ns(ours, uid("uid-old")), want: leave,
-			message: "namespace was left by an earlier Tenant named team (uid uid-old); set adoptionPolicy: IfUnowned to adopt it"},
-		{name: "an earlier Tenant's of this name, IfUnowned: adopted", ns: ns(ours, uid("uid-old")), ifUnowned: true, want: adopt},
-		{name: "forged label, no UID", ns: ns(ours, nil), want: leave,
-			message: "namespace carries the label of tenant team but Tenantry did not create or adopt it for this Tenant; set adoptionPolicy: IfUnowned to adopt it"},
-		{name: "label without UID, Active in our own status: managed before UIDs, adopted", ns: ns(ours, nil), wasActive: true, want: adopt},
-		{name: "unlabelled: Never", ns: ns(map[string]string{"keep": "me"}, nil), want: leave,
-			message: "namespace exists and is not managed by Tenantry; set adoptionPolicy: IfUnowned to adopt it"},
-		{name: "unlabelled: IfUnowned adopts", ns: ns(nil, nil), ifUnowned: true, want: adopt},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tn.Spec.AdoptionPolicy = tenantryv1alpha1.AdoptionPolicyNever
-			if tt.ifUnowned {
-				tn.Spec.AdoptionPolicy = tenantryv1alpha1.AdoptionPolicyIfUnowned
-			}
-			v := classifyNamespace(tn, tt.ns, tt.wasActive, tt.protected)
-			got := leave
-			switch {
-			case v.manage && v.adopt:
-				got = adopt
-			case v.manage:
-				got = manage
-			}
-			if got != tt.want || v.message != tt.message {
-				t.Fatalf("got %s %q, want %s %q", got, v.message, tt.want, tt.message)
-			}
-			if tt.protected != "" && !v.protected {
-				t.Fatal("a protected namespace must be reported as protected")
-			}
-		})
-	}
-}
-
-func TestProtection(t *testing.T) {
-	sel, err := labels.Parse("platform/system=true")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &TenantReconciler{Config: Config{OperatorNamespace: "tenantry-system", ProtectedNamespaces: []string{"monitoring"}, ProtectedNamespaceSelector: sel}}
-	for name, want := range map[string]string{
-		"kube-system":     "namespace kube-system is a system namespace and can never be a tenant namespace",
-		"default":         "namespace default is a system namespace and can never be a tenant namespace",
-		"kube-node-lease": "namespace kube-node-lease is a system namespace and can never be a tenant namespace",
-		"kube-public":     "namespace kube-public is a system namespace and can never be a tenant namespace",
-		"tenantry-system": "namespace tenantry-system is the Tenantry operator's own and can never be a tenant namespace",
-		"monitoring":      "namespace monitoring is protected (--protected-namespaces) and can never be a tenant namespace",
-		"team-a":          "",
-	} {
-		if got := r.protection(name, nil); got != want {
-			t.Errorf("%s: got %q want %q", name, got, want)
-		}
-	}
-	labelled := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "infra", Labels: map[string]string{"platform/system": "true"}}}
-	if got := r.protection("infra", labelled); got != "namespace infra is protected (--protected-namespace-selector) and can never be a tenant namespace" {
-		t.Errorf("selector: got %q", got)
-	}
-	marked := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "vault", Labels: map[string]string{tenantryv1alpha1.ProtectedLabel: "true"}}}
-	if got := (&TenantReconciler{}).protection("vault", marked); got != "namespace vault is labelled tenantry.io/protected=true and can never be a tenant namespace" {
-		t.Errorf("protected label: got %q", got)
-	}
-	if got := (&TenantReconciler{}).protection("infra", labelled); got != "" {
-		t.Errorf("no selector protects nothing more: %q", got)
-	}
-}
-
-func TestConflictListAndObjectErrors(t *testing.T) {
-	var cs []tenantryv1alpha1.ObjectConflict
-	for i := 30; i > 0; i-- {
-		c := tenantryv1alpha1.ObjectConflict{Kind: "Namespace", Name: "ns-" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Message: "m"}
-		cs = append(cs, c, c)
-	}
-	got := conflictList(cs)
-	if len(got) != maxConflicts || got[0].Name > got[1].Name {
-		t.Fatalf("conflicts must be deduplicated, sorted and capped: %d %v", len(got), got[:2])
-	}
+func TestImmutableChange(t *testing.T) {
 	invalid := apierrors.NewInvalid(schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}, "b",
 		field.ErrorList{field.Invalid(field.NewPath("roleRef"), "x", "cannot change roleRef")})
-	err := objectErrors([]error{errors.New("z failed"), invalid})
-	if !strings.HasPrefix(err.Error(), "RoleBinding.rbac.authorization.k8s.io \"b\" is invalid") || !strings.HasSuffix(err.Error(), "; z failed") {
-		t.Fatalf("sorted, one line: %q", err.Error())
-	}
-	if !apierrors.IsInvalid(err) || !immutableChange(invalid) || immutableChange(errors.New("cannot change")) {
-		t.Fatal("the API server's answers must be seen through the join")
-	}
-	if onlyTenantryWrote(nil) || !onlyTenantryWrote([]metav1.ManagedFieldsEntry{{Manager: "tenantry"}}) ||
-		onlyTenantryWrote([]metav1.ManagedFieldsEntry{{Manager: "tenantry"}, {Manager: "tenantry-adoption"}}) ||
-		onlyTenantryWrote([]metav1.ManagedFieldsEntry{{Manager: "tenantry"}, {Manager: "tenantry-foo"}}) ||
-		onlyTenantryWrote([]metav1.ManagedFieldsEntry{{Manager: "tenantry"}, {Manager: "kubectl-create"}}) {
-		t.Fatal("onlyTenantryWrote")
+	if !immutableChange(invalid) || immutableChange(errors.New("cannot change")) {
+		t.Fatal("immutableChange must see the API server's answer, and only it")
 	}
 }
 

@@ -18,6 +18,8 @@ import (
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 	"github.com/tenantry/tenantry/internal/crdvalidation"
+	"github.com/tenantry/tenantry/internal/effective"
+	"github.com/tenantry/tenantry/internal/plan"
 	"github.com/tenantry/tenantry/internal/render"
 	"github.com/tenantry/tenantry/test/badtenants"
 	"github.com/tenantry/tenantry/test/tenantgen"
@@ -128,11 +130,11 @@ func TestRenderedObjectsPassServerValidation(t *testing.T) {
 			t.Fatal(err)
 		}
 		tn.UID = "0a1b2c3d-0000-4000-8000-000000000000"
-		for _, o := range render.Desired(tn, render.Options{DefaultOwnerClusterRole: "admin"}) {
+		for _, o := range plan.Initial(effective.Of(tn, effective.Options{DefaultOwnerClusterRole: "admin"})) {
 			err := dryRunApply(ctx, o, scratch.Name)
 			switch {
 			case err == nil:
-			case isPassthrough(o) && apierrors.IsInvalid(err):
+			case plan.IsPassthrough(o) && apierrors.IsInvalid(err):
 				passthroughRefused++
 			default:
 				t.Errorf("input %d: %s refused by the API server: %v", i, o.Key(), err)

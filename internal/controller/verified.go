@@ -2,25 +2,18 @@ package controller
 
 import (
 	"hash/maphash"
-	"strconv"
-	"strings"
 	"sync"
-
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/tenantry/tenantry/internal/render"
 )
 
 // verifiedObjects remembers which version of each managed object was last
 // found (or made) equal to the desired state, and from which inputs that
-// desired state was rendered. The same object version checked against the
-// same inputs is in sync without rendering its fingerprint again: a resync,
-// or the reconciles that follow a Tenant's creation, then cost no more than
-// cache lookups.
-//
-// The desired state is a pure function of the Tenant's UID and generation,
-// the operator's options (fixed for the process) and, for the per-tenant
-// ClusterRole, the Tenant's Active namespaces; those make up the inputs.
+// desired state was rendered: the hash of the Tenant's effective spec, plus,
+// for the per-tenant ClusterRole, the Active namespaces (plan.Mark). The
+// same object version checked against the same inputs is in sync without
+// rendering its fingerprint again: a resync, or the reconciles that follow
+// a Tenant's creation, then cost no more than cache lookups. Whatever the
+// desired state comes to depend on is in the effective spec's hash, so a
+// change of any input, with or without a new generation, clears the marks.
 //
 // A mark is two 64-bit hashes, of the object's key and of its version with
 // the inputs, so that thousands of tenants' marks take a few hundred
@@ -38,33 +31,25 @@ func markOf(resourceVersion, inputs string) uint64 {
 	return maphash.String(verifiedSeed, resourceVersion+"\x00"+inputs)
 }
 
-func keyOf(d render.Object) uint64 {
-	return maphash.String(verifiedSeed, d.Key())
+func keyOf(key string) uint64 { return maphash.String(verifiedSeed, key) }
+
+// lookup is the planner's view of a Tenant's marks.
+func (v *verifiedObjects) lookup(tenant string) func(key, rv, inputs string) bool {
+	return func(key, rv, inputs string) bool { return v.inSync(tenant, key, rv, inputs) }
 }
 
-// inputsOf: the Tenant's inputs (one string per pass), plus the Active
-// namespaces for the ClusterRole.
-func inputsOf(s *scope, d render.Object) string {
-	if s.inputs == "" {
-		s.inputs = string(s.tenant.UID) + "/" + strconv.FormatInt(s.tenant.Generation, 10)
-	}
-	if d.Kind == render.KindClusterRole {
-		return s.inputs + "/" + strings.Join(s.active, ",")
-	}
-	return s.inputs
-}
-
-// inSync: live is the version last verified for the same inputs.
-func (v *verifiedObjects) inSync(s *scope, d render.Object, live client.Object) bool {
+// inSync: version rv of the object at key was verified for the same inputs.
+func (v *verifiedObjects) inSync(tenant, key, rv, inputs string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	m, ok := v.byTenant[s.tenant.Name][keyOf(d)]
-	return ok && m == markOf(live.GetResourceVersion(), inputsOf(s, d))
+	m, ok := v.byTenant[tenant][keyOf(key)]
+	return ok && m == markOf(rv, inputs)
 }
 
-// mark records that version resourceVersion of d matches its desired state.
-func (v *verifiedObjects) mark(s *scope, d render.Object, resourceVersion string) {
-	if resourceVersion == "" {
+// mark records that version rv of the object at key matches the desired
+// state of inputs.
+func (v *verifiedObjects) mark(tenant, key, rv, inputs string) {
+	if rv == "" {
 		return
 	}
 	v.mu.Lock()
@@ -72,12 +57,12 @@ func (v *verifiedObjects) mark(s *scope, d render.Object, resourceVersion string
 	if v.byTenant == nil {
 		v.byTenant = map[string]map[uint64]uint64{}
 	}
-	objs := v.byTenant[s.tenant.Name]
+	objs := v.byTenant[tenant]
 	if objs == nil {
 		objs = map[uint64]uint64{}
-		v.byTenant[s.tenant.Name] = objs
+		v.byTenant[tenant] = objs
 	}
-	objs[keyOf(d)] = markOf(resourceVersion, inputsOf(s, d))
+	objs[keyOf(key)] = markOf(rv, inputs)
 }
 
 // forget drops a Tenant's marks.

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/kinds"
 	"github.com/tenantry/tenantry/internal/render"
 )
 
@@ -55,7 +56,7 @@ type Finding struct {
 }
 
 // Key identifies the drifted object, like render.Object.Key.
-func (f Finding) Key() string { return render.ObjectKey(f.Kind, f.Namespace, f.Name) }
+func (f Finding) Key() string { return kinds.Key(f.Kind, f.Namespace, f.Name) }
 
 // Manager is the field managers joined for display; empty when unknown.
 func (f Finding) Manager() string { return strings.Join(f.Managers, ",") }

@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/effective"
+	"github.com/tenantry/tenantry/internal/kinds"
 	"github.com/tenantry/tenantry/internal/render"
 )
 
@@ -22,6 +24,9 @@ import (
 // entry for tenantry covering exactly the applied fields. Scenarios then
 // change the object the way another writer would, moving field ownership the
 // way the server does.
+
+// testOptions are the operator options the tests render with.
+var testOptions = effective.Options{DefaultOwnerClusterRole: "admin"}
 
 func testTenant() *tenantryv1alpha1.Tenant {
 	return &tenantryv1alpha1.Tenant{
@@ -43,8 +48,7 @@ func desiredObjects() map[string]struct {
 	field  Path
 	hacked any
 } {
-	t := testTenant()
-	opts := render.Options{DefaultOwnerClusterRole: "admin"}
+	t := effective.Of(testTenant(), testOptions)
 	out := map[string]struct {
 		obj    render.Object
 		field  Path
@@ -58,23 +62,23 @@ func desiredObjects() map[string]struct {
 		}{o, field, hacked}
 	}
 	add(render.Namespace(t, t.Spec.Namespaces[0]), Path{"metadata", "labels", "env"}, "prod")
-	for _, c := range render.Children(t, "team-a-dev", opts, true) {
+	for _, c := range render.Children(t, "team-a-dev", true) {
 		switch c.Kind {
-		case render.KindResourceQuota:
+		case kinds.ResourceQuota:
 			add(c, Path{"spec", "hard", "pods"}, "1000")
-		case render.KindLimitRange:
+		case kinds.LimitRange:
 			add(c, Path{"spec", "limits"}, []any{map[string]any{"type": "Container"}})
-		case render.KindRoleBinding:
+		case kinds.RoleBinding:
 			add(c, Path{"subjects"}, []any{map[string]any{"kind": "User", "name": "mallory", "apiGroup": "rbac.authorization.k8s.io"}})
-		case render.KindNetworkPolicy:
+		case kinds.NetworkPolicy:
 			add(c, Path{"spec", "ingress"}, []any{map[string]any{}})
 		}
 	}
 	for _, c := range render.ClusterRBAC(t, []string{"team-a-dev"}) {
 		switch c.Kind {
-		case render.KindClusterRole:
+		case kinds.ClusterRole:
 			add(c, Path{"rules"}, []any{map[string]any{"apiGroups": []any{"*"}, "resources": []any{"*"}, "verbs": []any{"*"}}})
-		case render.KindClusterRoleBinding:
+		case kinds.ClusterRoleBinding:
 			add(c, Path{"subjects"}, []any{map[string]any{"kind": "User", "name": "mallory", "apiGroup": "rbac.authorization.k8s.io"}})
 		}
 	}
@@ -212,19 +216,19 @@ func (s *stored) object(t *testing.T) client.Object {
 func (s *stored) build() (client.Object, error) {
 	var obj client.Object
 	switch s.kind {
-	case render.KindNamespace:
+	case kinds.Namespace:
 		obj = &corev1.Namespace{}
-	case render.KindResourceQuota:
+	case kinds.ResourceQuota:
 		obj = &corev1.ResourceQuota{}
-	case render.KindLimitRange:
+	case kinds.LimitRange:
 		obj = &corev1.LimitRange{}
-	case render.KindRoleBinding:
+	case kinds.RoleBinding:
 		obj = &rbacv1.RoleBinding{}
-	case render.KindNetworkPolicy:
+	case kinds.NetworkPolicy:
 		obj = &networkingv1.NetworkPolicy{}
-	case render.KindClusterRole:
+	case kinds.ClusterRole:
 		obj = &rbacv1.ClusterRole{}
-	case render.KindClusterRoleBinding:
+	case kinds.ClusterRoleBinding:
 		obj = &rbacv1.ClusterRoleBinding{}
 	}
 	data, _ := json.Marshal(s.content)
@@ -323,8 +327,7 @@ func TestEvaluateEveryKind(t *testing.T) {
 }
 
 func TestDiffCanonicalQuantities(t *testing.T) {
-	tn := testTenant()
-	d := render.Children(tn, "team-a-dev", render.Options{DefaultOwnerClusterRole: "admin"}, true)[0]
+	d := render.Children(effective.Of(testTenant(), testOptions), "team-a-dev", true)[0]
 	s := storeApplied(t, d)
 	// The server stores "0.5" as "500m": no drift.
 	setPath(s.content, Path{"spec", "hard", "requests.cpu"}, "500m")

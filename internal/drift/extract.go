@@ -5,41 +5,22 @@ import (
 	"fmt"
 	"slices"
 
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
-	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/kinds"
 )
 
 // Extract returns the fields of live that field manager tenantry owns, as an
 // apply configuration comparable with a rendered one. Fields others added are
 // not in it, so they are never drift unless they took over one of ours.
 func Extract(live client.Object) (runtime.ApplyConfiguration, error) {
-	const m = tenantryv1alpha1.FieldManager
-	switch o := live.(type) {
-	case *corev1.Namespace:
-		return corev1ac.ExtractNamespace(o, m)
-	case *corev1.ResourceQuota:
-		return corev1ac.ExtractResourceQuota(o, m)
-	case *corev1.LimitRange:
-		return corev1ac.ExtractLimitRange(o, m)
-	case *rbacv1.RoleBinding:
-		return rbacv1ac.ExtractRoleBinding(o, m)
-	case *rbacv1.ClusterRole:
-		return rbacv1ac.ExtractClusterRole(o, m)
-	case *rbacv1.ClusterRoleBinding:
-		return rbacv1ac.ExtractClusterRoleBinding(o, m)
-	case *networkingv1.NetworkPolicy:
-		return networkingv1ac.ExtractNetworkPolicy(o, m)
-	default:
+	k, ok := kinds.Lookup(live)
+	if !ok {
 		return nil, fmt.Errorf("drift: no extractor for %T", live)
 	}
+	return k.Extract(live, tenantryv1alpha1.FieldManager)
 }
 
 // Managers returns the field managers other than tenantry whose managed

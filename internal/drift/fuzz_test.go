@@ -10,6 +10,7 @@ import (
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 	"github.com/tenantry/tenantry/internal/crdvalidation"
+	"github.com/tenantry/tenantry/internal/effective"
 	"github.com/tenantry/tenantry/internal/render"
 	"github.com/tenantry/tenantry/test/tenantgen"
 )
@@ -37,7 +38,9 @@ func FuzzEvaluate(f *testing.F) {
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, tn); err != nil {
 			t.Fatal(err)
 		}
-		objs := render.Desired(tn, render.Options{DefaultOwnerClusterRole: "admin"})
+		e := effective.Of(tn, testOptions)
+		objs := append(render.ClusterRBAC(e, e.NamespaceNames()), render.Namespace(e, e.Spec.Namespaces[0]))
+		objs = append(objs, render.Children(e, e.Spec.Namespaces[0].Name, true)...)
 		op := opSource(ops)
 		d := objs[op.next()%len(objs)]
 		s := storeApplied(t, d)

@@ -10,6 +10,8 @@ import (
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/effective"
+	"github.com/tenantry/tenantry/internal/kinds"
 )
 
 // The server fills in defaults inside lists that are atomic (owned whole by
@@ -19,7 +21,7 @@ import (
 // Children renders the namespaced objects of one tenant namespace, in a fixed
 // order: quotas, limit range, role bindings, network policies. Role bindings
 // are left out when bindRoles is false (a ClusterRole is not allowed).
-func Children(t *tenantryv1alpha1.Tenant, namespace string, opts Options, bindRoles bool) []Object {
+func Children(t *effective.Tenant, namespace string, bindRoles bool) []Object {
 	var out []Object
 	for _, q := range t.Spec.ResourceQuotas {
 		out = append(out, resourceQuota(t, namespace, q))
@@ -28,7 +30,7 @@ func Children(t *tenantryv1alpha1.Tenant, namespace string, opts Options, bindRo
 		out = append(out, limitRange(t, namespace, t.Spec.LimitRange))
 	}
 	if bindRoles {
-		out = append(out, roleBinding(t, namespace, OwnerBindingName, OwnerClusterRole(t, opts), t.Spec.Owners))
+		out = append(out, roleBinding(t, namespace, OwnerBindingName, t.Spec.OwnerClusterRole, t.Spec.Owners))
 		for _, b := range t.Spec.RoleBindings {
 			out = append(out, roleBinding(t, namespace, ChildPrefix+b.Name, b.ClusterRole, b.Subjects))
 		}
@@ -44,7 +46,7 @@ func Children(t *tenantryv1alpha1.Tenant, namespace string, opts Options, bindRo
 	return out
 }
 
-func resourceQuota(t *tenantryv1alpha1.Tenant, namespace string, q tenantryv1alpha1.TenantResourceQuota) Object {
+func resourceQuota(t *effective.Tenant, namespace string, q tenantryv1alpha1.TenantResourceQuota) Object {
 	name := ChildPrefix + q.Name
 	spec := corev1ac.ResourceQuotaSpec().WithHard(copyResourceList(q.Hard)).WithScopes(q.Scopes...)
 	if q.ScopeSelector != nil && len(q.ScopeSelector.MatchExpressions) > 0 {
@@ -54,10 +56,10 @@ func resourceQuota(t *tenantryv1alpha1.Tenant, namespace string, q tenantryv1alp
 		WithLabels(ManagedLabels(t.Name)).
 		WithOwnerReferences(ownerReference(t)).
 		WithSpec(spec)
-	return Object{Kind: KindResourceQuota, Namespace: namespace, Name: name, Apply: ac}
+	return Object{Kind: kinds.ResourceQuota, Namespace: namespace, Name: name, Apply: ac}
 }
 
-func limitRange(t *tenantryv1alpha1.Tenant, namespace string, lr *tenantryv1alpha1.TenantLimitRange) Object {
+func limitRange(t *effective.Tenant, namespace string, lr *tenantryv1alpha1.TenantLimitRange) Object {
 	spec := corev1ac.LimitRangeSpec()
 	for i := range lr.Limits {
 		item := defaultLimitRangeItem(lr.Limits[i])
@@ -67,7 +69,7 @@ func limitRange(t *tenantryv1alpha1.Tenant, namespace string, lr *tenantryv1alph
 		WithLabels(ManagedLabels(t.Name)).
 		WithOwnerReferences(ownerReference(t)).
 		WithSpec(spec)
-	return Object{Kind: KindLimitRange, Namespace: namespace, Name: LimitRangeName, Apply: ac}
+	return Object{Kind: kinds.LimitRange, Namespace: namespace, Name: LimitRangeName, Apply: ac}
 }
 
 // defaultLimitRangeItem applies the API server's defaulting of container
@@ -102,7 +104,7 @@ func defaultLimitRangeItem(in corev1.LimitRangeItem) corev1.LimitRangeItem {
 	return item
 }
 
-func roleBinding(t *tenantryv1alpha1.Tenant, namespace, name, clusterRole string, subjects []tenantryv1alpha1.Subject) Object {
+func roleBinding(t *effective.Tenant, namespace, name, clusterRole string, subjects []tenantryv1alpha1.Subject) Object {
 	ac := rbacv1ac.RoleBinding(name, namespace).
 		WithLabels(ManagedLabels(t.Name)).
 		WithOwnerReferences(ownerReference(t)).
@@ -111,7 +113,7 @@ func roleBinding(t *tenantryv1alpha1.Tenant, namespace, name, clusterRole string
 			WithKind("ClusterRole").
 			WithName(clusterRole)).
 		WithSubjects(subjectsApply(subjects)...)
-	return Object{Kind: KindRoleBinding, Namespace: namespace, Name: name, Apply: ac}
+	return Object{Kind: kinds.RoleBinding, Namespace: namespace, Name: name, Apply: ac}
 }
 
 // subjectsApply converts subjects, filling in the API group the server
@@ -147,7 +149,7 @@ func subjectsApply(subjects []tenantryv1alpha1.Subject) []*rbacv1ac.SubjectApply
 // only) and from allowIngressFrom. Namespaces are selected by labels nobody but
 // Tenantry can set (tenantry.io/tenant) or that the API server sets itself
 // (kubernetes.io/metadata.name).
-func isolationPolicy(t *tenantryv1alpha1.Tenant, namespace string) *Object {
+func isolationPolicy(t *effective.Tenant, namespace string) *Object {
 	isolation := tenantryv1alpha1.NetworkIsolationTenant
 	var extra []networkingv1.NetworkPolicyPeer
 	if np := t.Spec.NetworkPolicy; np != nil {
@@ -173,12 +175,12 @@ func isolationPolicy(t *tenantryv1alpha1.Tenant, namespace string) *Object {
 	return &o
 }
 
-func networkPolicy(t *tenantryv1alpha1.Tenant, namespace, name string, spec networkingv1.NetworkPolicySpec) Object {
+func networkPolicy(t *effective.Tenant, namespace, name string, spec networkingv1.NetworkPolicySpec) Object {
 	ac := networkingv1ac.NetworkPolicy(name, namespace).
 		WithLabels(ManagedLabels(t.Name)).
 		WithOwnerReferences(ownerReference(t)).
 		WithSpec(convert[networkingv1ac.NetworkPolicySpecApplyConfiguration](defaultNetworkPolicySpec(spec)))
-	return Object{Kind: KindNetworkPolicy, Namespace: namespace, Name: name, Apply: ac}
+	return Object{Kind: kinds.NetworkPolicy, Namespace: namespace, Name: name, Apply: ac}
 }
 
 // defaultNetworkPolicySpec applies the API server's defaulting of ports

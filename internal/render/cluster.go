@@ -6,13 +6,15 @@ import (
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/effective"
+	"github.com/tenantry/tenantry/internal/kinds"
 )
 
 // ClusterRBAC renders the per-tenant ClusterRole and ClusterRoleBinding
 // tenantry:tenant:<name>: owners may get and watch their own Tenant and get
 // namespaces (only those that are the tenant's: never one in conflict), and
 // nothing else at cluster scope.
-func ClusterRBAC(t *tenantryv1alpha1.Tenant, namespaces []string) []Object {
+func ClusterRBAC(t *effective.Tenant, namespaces []string) []Object {
 	name := ClusterRBACName(t.Name)
 	rules := []*rbacv1ac.PolicyRuleApplyConfiguration{
 		rbacv1ac.PolicyRule().
@@ -42,7 +44,7 @@ func ClusterRBAC(t *tenantryv1alpha1.Tenant, namespaces []string) []Object {
 			WithName(name)).
 		WithSubjects(subjectsApply(t.Spec.Owners)...)
 	return []Object{
-		{Kind: KindClusterRole, Name: name, Apply: role},
-		{Kind: KindClusterRoleBinding, Name: name, Apply: binding},
+		{Kind: kinds.ClusterRole, Name: name, Apply: role},
+		{Kind: kinds.ClusterRoleBinding, Name: name, Apply: binding},
 	}
 }

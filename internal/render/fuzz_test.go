@@ -16,6 +16,8 @@ import (
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 	"github.com/tenantry/tenantry/internal/crdvalidation"
+	"github.com/tenantry/tenantry/internal/effective"
+	"github.com/tenantry/tenantry/internal/kinds"
 	"github.com/tenantry/tenantry/test/tenantgen"
 )
 
@@ -41,12 +43,12 @@ func FuzzRender(f *testing.F) {
 			t.Fatalf("the CRD admits a Tenant the Go type cannot hold: %v\n%v", err, u.Object)
 		}
 		tn.UID = "uid-fuzz"
-		first := Desired(tn, opts)
-		again := Desired(tn.DeepCopy(), opts)
+		first := all(eff(tn))
+		again := all(eff(tn.DeepCopy()))
 		if a, b := renderedJSON(t, first), renderedJSON(t, again); a != b {
 			t.Fatalf("rendering is not deterministic:\n%s\n%s", a, b)
 		}
-		if errs := CheckRendered(tn, first); len(errs) > 0 {
+		if errs := CheckRendered(eff(tn), first); len(errs) > 0 {
 			spec, _ := json.Marshal(u.Object)
 			t.Fatalf("invalid objects rendered for an admitted Tenant %s:\n%s", spec, strings.Join(errs, "\n"))
 		}
@@ -71,7 +73,7 @@ func renderedJSON(t *testing.T, objs []Object) string {
 // expected object exactly once, in the Tenant's namespaces, marked as the
 // tenant's, with names, labels, annotations and subjects the API server's
 // generic validation accepts.
-func CheckRendered(t *tenantryv1alpha1.Tenant, objs []Object) []string {
+func CheckRendered(t *effective.Tenant, objs []Object) []string {
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
@@ -119,14 +121,14 @@ func CheckRendered(t *tenantryv1alpha1.Tenant, objs []Object) []string {
 			add("%s: metadata says %s/%s", o.Key(), m.Metadata.Namespace, m.Metadata.Name)
 		}
 		switch o.Kind {
-		case KindNamespace:
+		case kinds.Namespace:
 			for _, msg := range validation.IsDNS1123Label(o.Name) {
 				add("%s: name: %s", o.Key(), msg)
 			}
 			if !nsNames[o.Name] {
 				add("%s: not a namespace of the Tenant", o.Key())
 			}
-		case KindClusterRole, KindClusterRoleBinding:
+		case kinds.ClusterRole, kinds.ClusterRoleBinding:
 			if o.Name == "" || o.Name == "." || o.Name == ".." || strings.ContainsAny(o.Name, "/%") {
 				add("%s: name is not a valid path segment", o.Key()) // the RBAC API's name rule
 			}

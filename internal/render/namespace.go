@@ -6,6 +6,8 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/effective"
+	"github.com/tenantry/tenantry/internal/kinds"
 )
 
 // Pod Security Admission label keys.
@@ -70,7 +72,7 @@ func podSecurityLabels(ps tenantryv1alpha1.PodSecurity) map[string]string {
 
 // Namespace renders one tenant namespace. Tenantry owns only the labels and
 // annotations it sets; everything else on the namespace is left to others.
-func Namespace(t *tenantryv1alpha1.Tenant, ns tenantryv1alpha1.TenantNamespace) Object {
+func Namespace(t *effective.Tenant, ns tenantryv1alpha1.TenantNamespace) Object {
 	var metaLabels map[string]tenantryv1alpha1.LabelValue
 	var metaAnnotations map[string]string
 	if m := t.Spec.NamespaceMetadata; m != nil {
@@ -92,14 +94,14 @@ func Namespace(t *tenantryv1alpha1.Tenant, ns tenantryv1alpha1.TenantNamespace) 
 	}
 	ac.WithAnnotations(mergeMaps(annotations,
 		map[string]string{tenantryv1alpha1.TenantUIDAnnotation: string(t.UID)}))
-	return Object{Kind: KindNamespace, Name: ns.Name, Apply: ac}
+	return Object{Kind: kinds.Namespace, Name: ns.Name, Apply: ac}
 }
 
 // ReleasedNamespace is the apply configuration that gives up every field
 // Tenantry owns on a namespace (labels, annotations) while keeping the
 // namespace: applying an empty configuration removes what the manager owned.
 func ReleasedNamespace(name string) Object {
-	return Object{Kind: KindNamespace, Name: name, Apply: corev1ac.Namespace(name)}
+	return Object{Kind: kinds.Namespace, Name: name, Apply: corev1ac.Namespace(name)}
 }
 
 // labelStrings converts a spec's labels to plain strings.

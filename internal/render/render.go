@@ -1,4 +1,4 @@
-// Package render turns a Tenant into the objects Tenantry should manage for it,
+// Package render turns a Tenant's effective spec (internal/effective) into the objects Tenantry should manage for it,
 // as server-side apply configurations. It is pure: no client, no I/O, and the
 // same Tenant always renders the same objects.
 package render
@@ -7,24 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
-)
-
-// Object kinds Tenantry manages.
-const (
-	KindNamespace          = "Namespace"
-	KindResourceQuota      = "ResourceQuota"
-	KindLimitRange         = "LimitRange"
-	KindRoleBinding        = "RoleBinding"
-	KindNetworkPolicy      = "NetworkPolicy"
-	KindClusterRole        = "ClusterRole"
-	KindClusterRoleBinding = "ClusterRoleBinding"
+	"github.com/tenantry/tenantry/internal/effective"
+	"github.com/tenantry/tenantry/internal/kinds"
 )
 
 // Child names fixed by the API contract.
@@ -36,12 +26,6 @@ const (
 	clusterRBACPattern = "tenantry:tenant:%s"
 )
 
-// Options are the operator-wide settings that rendering depends on.
-type Options struct {
-	// DefaultOwnerClusterRole is bound to the owners when spec.ownerClusterRole is empty.
-	DefaultOwnerClusterRole string
-}
-
 // Object is one desired object: its identity and its apply configuration.
 type Object struct {
 	Kind      string
@@ -51,36 +35,10 @@ type Object struct {
 }
 
 // Key identifies the object in messages and maps: Kind/namespace/name.
-func (o Object) Key() string { return ObjectKey(o.Kind, o.Namespace, o.Name) }
-
-// ObjectKey formats the identity of an object the way Object.Key does.
-func ObjectKey(kind, namespace, name string) string {
-	if namespace == "" {
-		return kind + "/" + name
-	}
-	return kind + "/" + namespace + "/" + name
-}
+func (o Object) Key() string { return kinds.Key(o.Kind, o.Namespace, o.Name) }
 
 // ClusterRBACName is the name of the per-tenant ClusterRole and ClusterRoleBinding.
 func ClusterRBACName(tenant string) string { return fmt.Sprintf(clusterRBACPattern, tenant) }
-
-// OwnerClusterRole is the ClusterRole bound to the tenant's owners.
-func OwnerClusterRole(t *tenantryv1alpha1.Tenant, opts Options) string {
-	if t.Spec.OwnerClusterRole != "" {
-		return t.Spec.OwnerClusterRole
-	}
-	return opts.DefaultOwnerClusterRole
-}
-
-// ClusterRoles lists every ClusterRole the Tenant asks to bind, sorted and unique.
-func ClusterRoles(t *tenantryv1alpha1.Tenant, opts Options) []string {
-	roles := []string{OwnerClusterRole(t, opts)}
-	for _, b := range t.Spec.RoleBindings {
-		roles = append(roles, b.ClusterRole)
-	}
-	slices.Sort(roles)
-	return slices.Compact(roles)
-}
 
 // ManagedLabels are the ownership marks every managed object carries.
 func ManagedLabels(tenant string) map[string]string {
@@ -92,7 +50,7 @@ func ManagedLabels(tenant string) map[string]string {
 
 // ownerReference makes the Tenant the controller of a child, so garbage
 // collection removes children (never namespaces) of a deleted Tenant.
-func ownerReference(t *tenantryv1alpha1.Tenant) *metav1ac.OwnerReferenceApplyConfiguration {
+func ownerReference(t *effective.Tenant) *metav1ac.OwnerReferenceApplyConfiguration {
 	gvk := tenantryv1alpha1.GroupVersion.WithKind("Tenant")
 	return metav1ac.OwnerReference().
 		WithAPIVersion(gvk.GroupVersion().String()).

@@ -12,9 +12,26 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/effective"
+	"github.com/tenantry/tenantry/internal/kinds"
 )
 
-var opts = Options{DefaultOwnerClusterRole: "admin"}
+var opts = effective.Options{DefaultOwnerClusterRole: "admin"}
+
+// eff is the effective spec of a test Tenant.
+func eff(tn *tenantryv1alpha1.Tenant) *effective.Tenant { return effective.Of(tn, opts) }
+
+// all renders every object of a Tenant whose namespaces are all in place.
+func all(e *effective.Tenant) []Object {
+	var out []Object
+	for _, ns := range e.Spec.Namespaces {
+		out = append(out, Namespace(e, ns))
+	}
+	for _, ns := range e.Spec.Namespaces {
+		out = append(out, Children(e, ns.Name, true)...)
+	}
+	return append(out, ClusterRBAC(e, e.NamespaceNames())...)
+}
 
 func baseTenant() *tenantryv1alpha1.Tenant {
 	return &tenantryv1alpha1.Tenant{
@@ -105,8 +122,8 @@ func TestNamespaceLabelsAndAnnotations(t *testing.T) {
 			if tt.mutate != nil {
 				tt.mutate(tn)
 			}
-			o := Namespace(tn, tn.Spec.Namespaces[0])
-			if o.Kind != KindNamespace || o.Name != "team-a-dev" || o.Namespace != "" {
+			o := Namespace(eff(tn), tn.Spec.Namespaces[0])
+			if o.Kind != kinds.Namespace || o.Name != "team-a-dev" || o.Namespace != "" {
 				t.Fatalf("identity: %+v", o)
 			}
 			m := asMap(t, o)
@@ -158,7 +175,7 @@ func TestChildren(t *testing.T) {
 		}}},
 	}
 
-	objs := Children(tn, "team-a-dev", opts, true)
+	objs := Children(eff(tn), "team-a-dev", true)
 	var keys []string
 	for _, o := range objs {
 		keys = append(keys, o.Key())
@@ -240,7 +257,7 @@ func TestIsolationPresets(t *testing.T) {
 			tn := baseTenant()
 			tn.Spec.NetworkPolicy = &tenantryv1alpha1.TenantNetworkPolicy{Isolation: tt.isolation}
 			var iso map[string]any
-			for _, o := range Children(tn, "team-a-dev", opts, true) {
+			for _, o := range Children(eff(tn), "team-a-dev", true) {
 				if o.Name == IsolationPolicy {
 					iso = asMap(t, o)
 				}
@@ -260,21 +277,18 @@ func TestIsolationPresets(t *testing.T) {
 	}
 }
 
-func TestRolesAndForbidden(t *testing.T) {
+func TestRolesAndOwnerRole(t *testing.T) {
 	tn := baseTenant()
 	tn.Spec.RoleBindings = []tenantryv1alpha1.TenantRoleBinding{{Name: "x", ClusterRole: "cluster-admin"}, {Name: "y", ClusterRole: "view"}}
-	if got := ClusterRoles(tn, opts); !reflect.DeepEqual(got, []string{"admin", "cluster-admin", "view"}) {
+	if got := eff(tn).ClusterRoles(); !reflect.DeepEqual(got, []string{"admin", "cluster-admin", "view"}) {
 		t.Fatalf("ClusterRoles = %v", got)
 	}
-	if got := ForbiddenClusterRoles(tn, opts, []string{"admin", "edit", "view"}); !reflect.DeepEqual(got, []string{"cluster-admin"}) {
-		t.Fatalf("Forbidden = %v", got)
-	}
 	tn.Spec.OwnerClusterRole = "edit"
-	if OwnerClusterRole(tn, opts) != "edit" {
+	if eff(tn).Spec.OwnerClusterRole != "edit" {
 		t.Fatal("spec.ownerClusterRole must win over the default")
 	}
-	for _, o := range Children(tn, "team-a-dev", opts, false) {
-		if o.Kind == KindRoleBinding {
+	for _, o := range Children(eff(tn), "team-a-dev", false) {
+		if o.Kind == kinds.RoleBinding {
 			t.Fatalf("bindRoles=false must render no RoleBinding, got %s", o.Key())
 		}
 	}
@@ -282,7 +296,7 @@ func TestRolesAndForbidden(t *testing.T) {
 
 func TestClusterRBAC(t *testing.T) {
 	tn := baseTenant()
-	objs := ClusterRBAC(tn, []string{"team-a-dev"})
+	objs := ClusterRBAC(eff(tn), []string{"team-a-dev"})
 	if len(objs) != 2 || objs[0].Key() != "ClusterRole/tenantry:tenant:team-a" || objs[1].Key() != "ClusterRoleBinding/tenantry:tenant:team-a" {
 		t.Fatalf("cluster RBAC = %v", objs)
 	}
@@ -298,7 +312,7 @@ func TestClusterRBAC(t *testing.T) {
 		t.Fatalf("binding roleRef = %v", got)
 	}
 	// No namespace of its own yet: the namespace rule must vanish, never widen to all namespaces.
-	if rules := get(asMap(t, ClusterRBAC(tn, nil)[0]), "rules").([]any); len(rules) != 1 {
+	if rules := get(asMap(t, ClusterRBAC(eff(tn), nil)[0]), "rules").([]any); len(rules) != 1 {
 		t.Fatalf("with no namespaces, rules = %v", rules)
 	}
 }
@@ -307,14 +321,14 @@ func TestDesiredIsDeterministic(t *testing.T) {
 	tn := baseTenant()
 	tn.Spec.Namespaces = append(tn.Spec.Namespaces, tenantryv1alpha1.TenantNamespace{Name: "team-a-prod"})
 	tn.Spec.NamespaceMetadata = &tenantryv1alpha1.NamespaceMetadata{Labels: map[string]tenantryv1alpha1.LabelValue{"a": "1", "b": "2", "c": "3"}}
-	first, _ := json.Marshal(objectsApply(Desired(tn, opts)))
+	first, _ := json.Marshal(objectsApply(all(eff(tn))))
 	for range 20 {
-		again, _ := json.Marshal(objectsApply(Desired(tn, opts)))
+		again, _ := json.Marshal(objectsApply(all(eff(tn))))
 		if string(again) != string(first) {
 			t.Fatal("Desired is not deterministic")
 		}
 	}
-	if n := len(Desired(tn, opts)); n != 2+2*2+2 {
+	if n := len(all(eff(tn))); n != 2+2*2+2 {
 		t.Fatalf("Desired: %d objects, want 8 (2 namespaces, owner binding and isolation policy in each, 2 cluster RBAC)", n)
 	}
 }

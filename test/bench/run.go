@@ -32,7 +32,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/effective"
 	"github.com/tenantry/tenantry/internal/localcluster"
+	"github.com/tenantry/tenantry/internal/plan"
 	"github.com/tenantry/tenantry/internal/render"
 )
 
@@ -104,7 +106,7 @@ func clientFor(c *localcluster.Cluster, p params, impersonate bool) (client.Clie
 
 func benchSize(ctx context.Context, p params, n int) (result, error) {
 	res := result{tenants: n, namespaces: n * p.namespaces}
-	objects := len(render.Desired(benchTenant(0, p.namespaces), render.Options{DefaultOwnerClusterRole: "admin"}))
+	objects := len(desired(benchTenant(0, p.namespaces)))
 	res.objects = n * objects
 
 	var err error
@@ -115,6 +117,11 @@ func benchSize(ctx context.Context, p params, n int) (result, error) {
 		return res, fmt.Errorf("operator: %w", err)
 	}
 	return res, nil
+}
+
+// desired are the objects the operator's planner makes for a new Tenant.
+func desired(t *tenantryv1alpha1.Tenant) []render.Object {
+	return plan.Initial(effective.Of(t, effective.Options{DefaultOwnerClusterRole: "admin"}))
 }
 
 // floor applies what Tenantry would create for n Tenants, each Tenant's
@@ -147,7 +154,7 @@ func floor(ctx context.Context, p params, n int, res *result) (float64, error) {
 		if err := admin.Create(ctx, t); err != nil {
 			return err
 		}
-		for _, obj := range render.Desired(t, render.Options{DefaultOwnerClusterRole: "admin"}) {
+		for _, obj := range desired(t) {
 			if err := op.Apply(ctx, obj.Apply, client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership); err != nil {
 				return fmt.Errorf("apply %s: %w", obj.Key(), err)
 			}

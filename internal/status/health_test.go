@@ -1,4 +1,4 @@
-package controller
+package status
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 )
@@ -21,8 +21,8 @@ type healthCase struct {
 	name       string
 	generation int64
 	observed   int64 // observedGeneration the status carries
-	outcome    outcome
-	kstatus    status.Status
+	Outcome    Outcome
+	kstatus    kstatus.Status
 	argo       string
 	argoMsg    string
 }
@@ -30,40 +30,40 @@ type healthCase struct {
 func healthCases() []healthCase {
 	return []healthCase{{
 		name: "ready", generation: 2, observed: 2,
-		outcome: outcome{namespaces: active("a", "b"), managed: 9},
-		kstatus: status.CurrentStatus, argo: "Healthy", argoMsg: "2 namespaces and 9 objects in place",
+		Outcome: Outcome{Namespaces: active("a", "b"), Managed: 9},
+		kstatus: kstatus.CurrentStatus, argo: "Healthy", argoMsg: "2 namespaces and 9 objects in place",
 	}, {
 		name: "new generation not yet observed", generation: 3, observed: 2,
-		outcome: outcome{namespaces: active("a"), managed: 4},
-		kstatus: status.InProgressStatus, argo: "Progressing", argoMsg: "Waiting for the Tenantry operator to observe generation 3",
+		Outcome: Outcome{Namespaces: active("a"), Managed: 4},
+		kstatus: kstatus.InProgressStatus, argo: "Progressing", argoMsg: "Waiting for the Tenantry operator to observe generation 3",
 	}, {
 		name: "reconciling after an error", generation: 1, observed: 1,
-		outcome: outcome{err: errors.New("etcdserver: request timed out")},
-		kstatus: status.InProgressStatus, argo: "Progressing", argoMsg: "ReconcileError: etcdserver: request timed out",
+		Outcome: Outcome{Err: errors.New("etcdserver: request timed out")},
+		kstatus: kstatus.InProgressStatus, argo: "Progressing", argoMsg: "ReconcileError: etcdserver: request timed out",
 	}, {
 		name: "waiting for a namespace", generation: 1, observed: 1,
-		outcome: outcome{namespaces: []tenantryv1alpha1.NamespaceStatus{{Name: "a", Phase: tenantryv1alpha1.NamespaceTerminating}}, progressing: []string{"namespace a"}},
-		kstatus: status.InProgressStatus, argo: "Progressing", argoMsg: "Progressing: Waiting for namespace a",
+		Outcome: Outcome{Namespaces: []tenantryv1alpha1.NamespaceStatus{{Name: "a", Phase: tenantryv1alpha1.NamespaceTerminating}}, Progressing: []string{"namespace a"}},
+		kstatus: kstatus.InProgressStatus, argo: "Progressing", argoMsg: "Progressing: Waiting for namespace a",
 	}, {
 		name: "stalled on a conflict", generation: 1, observed: 1,
-		outcome: outcome{namespaces: active("a"), stalled: []problem{{tenantryv1alpha1.ReasonNamespaceConflict, "Namespace conflict: b (namespace belongs to tenant x)"}}},
-		kstatus: status.FailedStatus, argo: "Degraded", argoMsg: "NamespaceConflict: Namespace conflict: b (namespace belongs to tenant x)",
+		Outcome: Outcome{Namespaces: active("a"), Stalled: []Problem{{tenantryv1alpha1.ReasonNamespaceConflict, "Namespace conflict: b (namespace belongs to tenant x)"}}},
+		kstatus: kstatus.FailedStatus, argo: "Degraded", argoMsg: "NamespaceConflict: Namespace conflict: b (namespace belongs to tenant x)",
 	}, {
 		name: "stalled on a forbidden role", generation: 4, observed: 4,
-		outcome: outcome{namespaces: active("a"), stalled: []problem{{tenantryv1alpha1.ReasonClusterRoleNotAllowed, "ClusterRole cluster-admin not allowed"}}},
-		kstatus: status.FailedStatus, argo: "Degraded", argoMsg: "ClusterRoleNotAllowed: ClusterRole cluster-admin not allowed",
+		Outcome: Outcome{Namespaces: active("a"), Stalled: []Problem{{tenantryv1alpha1.ReasonClusterRoleNotAllowed, "ClusterRole cluster-admin not allowed"}}},
+		kstatus: kstatus.FailedStatus, argo: "Degraded", argoMsg: "ClusterRoleNotAllowed: ClusterRole cluster-admin not allowed",
 	}, {
 		name: "deleting", generation: 2, observed: 2,
-		outcome: outcome{deleting: true, progressing: []string{"namespace a"}},
-		kstatus: status.InProgressStatus, argo: "Progressing", argoMsg: "Deleting: Deleting namespace a",
+		Outcome: Outcome{Deleting: true, Progressing: []string{"namespace a"}},
+		kstatus: kstatus.InProgressStatus, argo: "Progressing", argoMsg: "Deleting: Deleting namespace a",
 	}}
 }
 
 // tenantObject builds the Tenant as a GitOps tool reads it from the API.
 func tenantObject(t *testing.T, c healthCase) *unstructured.Unstructured {
 	t.Helper()
-	st := computeStatus(tenantryv1alpha1.TenantStatus{}, c.observed, c.outcome, t0)
-	if c.outcome.err != nil {
+	st := Compute(tenantryv1alpha1.TenantStatus{}, c.observed, c.Outcome, t0)
+	if c.Outcome.Err != nil {
 		st.ObservedGeneration = c.observed
 	}
 	tn := &tenantryv1alpha1.Tenant{
@@ -83,7 +83,7 @@ func tenantObject(t *testing.T, c healthCase) *unstructured.Unstructured {
 func TestKstatusReadsTenantHealth(t *testing.T) {
 	for _, c := range healthCases() {
 		t.Run(c.name, func(t *testing.T) {
-			res, err := status.Compute(tenantObject(t, c))
+			res, err := kstatus.Compute(tenantObject(t, c))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,7 +97,7 @@ func TestKstatusReadsTenantHealth(t *testing.T) {
 // TestArgoCDHealthScript runs config/argocd/health.lua the way Argo CD does:
 // the object as the global obj, the returned table's status and message.
 func TestArgoCDHealthScript(t *testing.T) {
-	script, err := os.ReadFile(filepath.Join(repoRoot, "config", "argocd", "health.lua"))
+	script, err := os.ReadFile(filepath.Join("..", "..", "config", "argocd", "health.lua"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestArgoCDHealthScript(t *testing.T) {
 		name: "no status yet", generation: 1, argo: "Progressing", argoMsg: "Waiting for the Tenantry operator to reconcile the Tenant",
 	}, healthCase{
 		name: "drift reported", generation: 1, observed: 1,
-		outcome: outcome{namespaces: active("a"), uncorrected: []finding{{key: "NetworkPolicy/a/tenantry-isolation"}}},
+		Outcome: Outcome{Namespaces: active("a"), Uncorrected: []Finding{{Key: "NetworkPolicy/a/tenantry-isolation"}}},
 		argo:    "Degraded", argoMsg: "DriftReported: Managed objects differ from the spec: NetworkPolicy/a/tenantry-isolation",
 	})
 	for _, c := range cases {

@@ -13,6 +13,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/kinds"
 	"github.com/tenantry/tenantry/internal/render"
 )
 
@@ -39,8 +40,8 @@ func immutableChange(err error) bool {
 // d afresh. Every name Tenantry renders is reserved to it (tenantry-* in a
 // tenant namespace, tenantry:tenant:<name> cluster-wide), so what stands
 // there is taken over; annotations others set on it are kept.
-func (r *TenantReconciler) replace(ctx context.Context, s *scope, d render.Object) error {
-	live, err := r.readDirect(ctx, d)
+func (r *TenantReconciler) replace(ctx context.Context, ex *execution, d render.Object) error {
+	live, err := r.source().Read(ctx, d.Kind, d.Namespace, d.Name)
 	if err != nil || live == nil {
 		return err
 	}
@@ -48,7 +49,7 @@ func (r *TenantReconciler) replace(ctx context.Context, s *scope, d render.Objec
 	if err := r.Client.Delete(ctx, live, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
 		return err
 	}
-	s.writes++
+	ex.writes++
 	if err := r.Client.Apply(ctx, d.Apply, client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership); err != nil {
 		return err
 	}
@@ -66,9 +67,9 @@ func (r *TenantReconciler) replace(ctx context.Context, s *scope, d render.Objec
 	if err != nil {
 		return err
 	}
-	obj := kindInfoByName(d.Kind).newObject()
+	obj := kinds.ByName(d.Kind).New()
 	obj.SetNamespace(d.Namespace)
 	obj.SetName(d.Name)
-	s.writes++
+	ex.writes++
 	return r.Client.Patch(ctx, obj, client.RawPatch(types.MergePatchType, data), client.FieldOwner(TakeoverFieldManager))
 }

@@ -1,4 +1,4 @@
-package controller
+package cache
 
 import (
 	"reflect"
@@ -44,7 +44,7 @@ func TestSlimForCacheKeepsWhatTheReconcilerReads(t *testing.T) {
 	if !ok || want == 0 {
 		t.Fatalf("no fingerprint for an applied object: %v %v", want, ok)
 	}
-	out, err := slimForCache(full.DeepCopy())
+	out, err := Slim(full.DeepCopy())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,23 +61,23 @@ func TestSlimForCacheKeepsWhatTheReconcilerReads(t *testing.T) {
 	if got := slim.Labels; len(got) != 3 || got[tenantryv1alpha1.TenantLabel] != "slim" {
 		t.Fatalf("labels = %v, want the tenant label and the slim mark", got)
 	}
-	if fp, isSlim := cachedFingerprint(slim); !isSlim || fp != want {
+	if fp, isSlim := Fingerprint(slim); !isSlim || fp != want {
 		t.Fatalf("cached fingerprint %v (slim %v), want %v", fp, isSlim, want)
 	}
 	// Informers may hand the copy over again: it stays as it is.
-	if again, _ := slimForCache(slim); again != any(slim) {
+	if again, _ := Slim(slim); again != any(slim) {
 		t.Fatal("a slim copy was converted again")
 	}
 	// The tenant's copies share one label map.
-	other, _ := slimForCache(storedQuota("slim", "tenantry-services"))
+	other, _ := Slim(storedQuota("slim", "tenantry-services"))
 	if reflect.ValueOf(other.(*corev1.ResourceQuota).Labels).UnsafePointer() != reflect.ValueOf(slim.Labels).UnsafePointer() {
 		t.Fatal("copies of one tenant should share their label map")
 	}
 	// Any change to a field tenantry owns changes the fingerprint.
 	changed := storedQuota("slim", "tenantry-compute")
 	changed.Spec.Hard["pods"] = resource.MustParse("11")
-	out, _ = slimForCache(changed)
-	if fp, _ := cachedFingerprint(out.(*corev1.ResourceQuota)); fp == want {
+	out, _ = Slim(changed)
+	if fp, _ := Fingerprint(out.(*corev1.ResourceQuota)); fp == want {
 		t.Fatal("a changed value kept the fingerprint")
 	}
 }
@@ -86,20 +86,20 @@ func TestSlimForCacheEdges(t *testing.T) {
 	// Tenantry owns nothing: fingerprint 0, which no desired object has.
 	foreign := storedQuota("edge", "foreign")
 	foreign.ManagedFields = foreign.ManagedFields[1:]
-	out, _ := slimForCache(foreign)
-	if fp, isSlim := cachedFingerprint(out.(*corev1.ResourceQuota)); !isSlim || fp != 0 {
+	out, _ := Slim(foreign)
+	if fp, isSlim := Fingerprint(out.(*corev1.ResourceQuota)); !isSlim || fp != 0 {
 		t.Fatalf("foreign object: fingerprint %v slim %v", fp, isSlim)
 	}
 	// An object read from the API server is never taken for a cached copy.
-	if _, isSlim := cachedFingerprint(storedQuota("edge", "direct")); isSlim {
+	if _, isSlim := Fingerprint(storedQuota("edge", "direct")); isSlim {
 		t.Fatal("a stored object was taken for a cached copy")
 	}
-	if _, isSlim := cachedFingerprint(nil); isSlim {
+	if _, isSlim := Fingerprint(nil); isSlim {
 		t.Fatal("nil is no cached copy")
 	}
 	// Tombstones pass through.
 	tomb := toolscache.DeletedFinalStateUnknown{Key: "ns/x", Obj: storedQuota("edge", "x")}
-	if got, _ := slimForCache(tomb); !reflect.DeepEqual(got, tomb) {
+	if got, _ := Slim(tomb); !reflect.DeepEqual(got, tomb) {
 		t.Fatalf("tombstone changed: %+v", got)
 	}
 	// A deleted Tenant's label map is forgotten; later copies get a new one.

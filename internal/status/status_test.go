@@ -1,4 +1,4 @@
-package controller
+package status
 
 import (
 	"errors"
@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
@@ -58,13 +56,13 @@ func TestComputeStatus(t *testing.T) {
 	tests := []struct {
 		name  string
 		prev  tenantryv1alpha1.TenantStatus
-		o     outcome
+		o     Outcome
 		gen   int64
 		want  []condWant
 		check func(t *testing.T, st tenantryv1alpha1.TenantStatus)
 	}{{
 		name: "all in place: Ready, NoDrift, no Reconciling/Stalled",
-		o:    outcome{namespaces: active("a", "b"), managed: 10}, gen: 3,
+		o:    Outcome{Namespaces: active("a", "b"), Managed: 10}, gen: 3,
 		want: []condWant{
 			{tenantryv1alpha1.ConditionReady, metav1.ConditionTrue, tenantryv1alpha1.ReasonReconciled, "2 namespaces and 10 objects in place"},
 			{tenantryv1alpha1.ConditionDrifted, metav1.ConditionFalse, tenantryv1alpha1.ReasonNoDrift, "No drift found"},
@@ -77,7 +75,7 @@ func TestComputeStatus(t *testing.T) {
 		},
 	}, {
 		name: "conflicts stall with every message, sorted",
-		o: outcome{namespaces: active("a"), stalled: []problem{
+		o: Outcome{Namespaces: active("a"), Stalled: []Problem{
 			{tenantryv1alpha1.ReasonNamespaceConflict, "Namespace conflict: x (namespace belongs to tenant b)"},
 			{tenantryv1alpha1.ReasonClusterRoleNotAllowed, "ClusterRole cluster-admin not allowed"},
 		}}, gen: 1,
@@ -90,7 +88,7 @@ func TestComputeStatus(t *testing.T) {
 	}, {
 		name: "transient error: Reconciling, generation and namespaces not moved",
 		prev: tenantryv1alpha1.TenantStatus{ObservedGeneration: 1, Namespaces: active("old")},
-		o:    outcome{namespaces: active("new"), err: errors.New("boom")}, gen: 2,
+		o:    Outcome{Namespaces: active("new"), Err: errors.New("boom")}, gen: 2,
 		want: []condWant{
 			{tenantryv1alpha1.ConditionReconciling, metav1.ConditionTrue, tenantryv1alpha1.ReasonReconcileError, "boom"},
 			{tenantryv1alpha1.ConditionReady, metav1.ConditionFalse, tenantryv1alpha1.ReasonReconcileError, "boom"},
@@ -103,9 +101,9 @@ func TestComputeStatus(t *testing.T) {
 	}, {
 		name: "drift corrected: counter, records newest first, DriftCorrected",
 		prev: tenantryv1alpha1.TenantStatus{DriftCorrections: 2},
-		o: outcome{namespaces: active("a"), managed: 3,
-			corrected:  []finding{{key: "ResourceQuota/a/tenantry-compute", fields: []string{"spec.hard.pods"}, manager: "intruder"}},
-			newRecords: []tenantryv1alpha1.DriftRecord{{Kind: "ResourceQuota", Name: "tenantry-compute", Action: tenantryv1alpha1.DriftActionCorrected}}},
+		o: Outcome{Namespaces: active("a"), Managed: 3,
+			Corrected:  []Finding{{Key: "ResourceQuota/a/tenantry-compute", Fields: []string{"spec.hard.pods"}, Manager: "intruder"}},
+			NewRecords: []tenantryv1alpha1.DriftRecord{{Kind: "ResourceQuota", Name: "tenantry-compute", Action: tenantryv1alpha1.DriftActionCorrected}}},
 		gen: 1,
 		want: []condWant{
 			{tenantryv1alpha1.ConditionDrifted, metav1.ConditionFalse, tenantryv1alpha1.ReasonDriftCorrected,
@@ -119,8 +117,8 @@ func TestComputeStatus(t *testing.T) {
 		},
 	}, {
 		name: "reported drift: Drifted True, Ready False",
-		o: outcome{namespaces: active("a"), uncorrected: []finding{
-			{key: "NetworkPolicy/a/tenantry-isolation"}, {key: "LimitRange/a/tenantry-defaults", manager: "kubectl"}}},
+		o: Outcome{Namespaces: active("a"), Uncorrected: []Finding{
+			{Key: "NetworkPolicy/a/tenantry-isolation"}, {Key: "LimitRange/a/tenantry-defaults", Manager: "kubectl"}}},
 		gen: 1,
 		want: []condWant{
 			{tenantryv1alpha1.ConditionDrifted, metav1.ConditionTrue, tenantryv1alpha1.ReasonDriftDetected,
@@ -130,19 +128,19 @@ func TestComputeStatus(t *testing.T) {
 	}, {
 		name: "drift gone after a report: DriftCorrected, resolved",
 		prev: tenantryv1alpha1.TenantStatus{Conditions: []metav1.Condition{{Type: tenantryv1alpha1.ConditionDrifted, Status: metav1.ConditionTrue, Reason: tenantryv1alpha1.ReasonDriftDetected}}},
-		o:    outcome{namespaces: active("a")}, gen: 1,
+		o:    Outcome{Namespaces: active("a")}, gen: 1,
 		want: []condWant{{tenantryv1alpha1.ConditionDrifted, metav1.ConditionFalse, tenantryv1alpha1.ReasonDriftCorrected, "Drift resolved; all managed objects match the spec"}},
 	}, {
 		name: "namespace pending: Reconciling and not Ready",
-		o: outcome{namespaces: []tenantryv1alpha1.NamespaceStatus{{Name: "a", Phase: tenantryv1alpha1.NamespaceTerminating}},
-			progressing: []string{"namespace a"}}, gen: 1,
+		o: Outcome{Namespaces: []tenantryv1alpha1.NamespaceStatus{{Name: "a", Phase: tenantryv1alpha1.NamespaceTerminating}},
+			Progressing: []string{"namespace a"}}, gen: 1,
 		want: []condWant{
 			{tenantryv1alpha1.ConditionReconciling, metav1.ConditionTrue, tenantryv1alpha1.ReasonProgressing, "Waiting for namespace a"},
 			{tenantryv1alpha1.ConditionReady, metav1.ConditionFalse, tenantryv1alpha1.ReasonProgressing, "Waiting for namespace a"},
 		},
 	}, {
 		name: "deleting",
-		o:    outcome{deleting: true, progressing: []string{"namespace b", "namespace a"}}, gen: 2,
+		o:    Outcome{Deleting: true, Progressing: []string{"namespace b", "namespace a"}}, gen: 2,
 		want: []condWant{
 			{tenantryv1alpha1.ConditionReconciling, metav1.ConditionTrue, tenantryv1alpha1.ReasonDeleting, "Deleting namespace a, namespace b"},
 			{tenantryv1alpha1.ConditionReady, metav1.ConditionFalse, tenantryv1alpha1.ReasonDeleting, ""},
@@ -150,13 +148,13 @@ func TestComputeStatus(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := computeStatus(tt.prev, tt.gen, tt.o, t0)
+			st := Compute(tt.prev, tt.gen, tt.o, t0)
 			checkConds(t, st, tt.want...)
 			if tt.check != nil {
 				tt.check(t, st)
 			}
 			// Pure and stable: the same inputs again, later, change nothing.
-			if again := computeStatus(st, tt.gen, tt.o, t1); fmt.Sprint(again.Conditions) != fmt.Sprint(st.Conditions) && tt.o.err == nil && len(tt.o.corrected) == 0 {
+			if again := Compute(st, tt.gen, tt.o, t1); fmt.Sprint(again.Conditions) != fmt.Sprint(st.Conditions) && tt.o.Err == nil && len(tt.o.Corrected) == 0 {
 				t.Errorf("status flaps:\n%v\n%v", st.Conditions, again.Conditions)
 			}
 		})
@@ -174,86 +172,35 @@ func TestDriftRecordsKeepTen(t *testing.T) {
 }
 
 func TestConditionMessagesCapped(t *testing.T) {
-	var fs []finding
+	var fs []Finding
 	for i := range 8 {
-		fs = append(fs, finding{key: fmt.Sprintf("NetworkPolicy/ns/p%d", 7-i)})
+		fs = append(fs, Finding{Key: fmt.Sprintf("NetworkPolicy/ns/p%d", 7-i)})
 	}
-	if got, want := listFindings(fs), "NetworkPolicy/ns/p0; NetworkPolicy/ns/p1; NetworkPolicy/ns/p2; NetworkPolicy/ns/p3; NetworkPolicy/ns/p4; and 3 more"; got != want {
+	if got, want := ListFindings(fs), "NetworkPolicy/ns/p0; NetworkPolicy/ns/p1; NetworkPolicy/ns/p2; NetworkPolicy/ns/p3; NetworkPolicy/ns/p4; and 3 more"; got != want {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
 }
 
-func TestCorrectionLimiter(t *testing.T) {
-	now := t0.Time
-	l := newCorrectionLimiter(3, 10*time.Second)
-	l.now = func() time.Time { return now }
-	for i := range 3 {
-		if ok, _ := l.allow("a"); !ok {
-			t.Fatalf("correction %d within the burst refused", i)
-		}
-	}
-	ok, wait := l.allow("a")
-	if ok || wait != 10*time.Second {
-		t.Fatalf("after the burst: ok=%v wait=%v, want refused for 10s", ok, wait)
-	}
-	if ok, _ := l.allow("b"); !ok {
-		t.Fatal("another object has its own bucket")
-	}
-	now = now.Add(10 * time.Second)
-	if ok, _ := l.allow("a"); !ok {
-		t.Fatal("a token is due after one interval")
-	}
-	if ok, _ := l.allow("a"); ok {
-		t.Fatal("only one token refilled")
-	}
-}
-
 func TestTransitions(t *testing.T) {
-	ready := computeStatus(tenantryv1alpha1.TenantStatus{}, 1, outcome{namespaces: active("a"), managed: 3}, t0)
-	stalled := computeStatus(ready, 2, outcome{namespaces: active("a"), stalled: []problem{{tenantryv1alpha1.ReasonNamespaceConflict, "Namespace conflict: b"}}}, t1)
+	ready := Compute(tenantryv1alpha1.TenantStatus{}, 1, Outcome{Namespaces: active("a"), Managed: 3}, t0)
+	stalled := Compute(ready, 2, Outcome{Namespaces: active("a"), Stalled: []Problem{{tenantryv1alpha1.ReasonNamespaceConflict, "Namespace conflict: b"}}}, t1)
 	tests := []struct {
 		name       string
 		prev, next tenantryv1alpha1.TenantStatus
-		want       []transitionEvent
+		want       []Transition
 	}{
-		{"becomes Ready", tenantryv1alpha1.TenantStatus{}, ready, []transitionEvent{{"Normal", "Ready", "1 namespace and 3 objects in place"}}},
+		{"becomes Ready", tenantryv1alpha1.TenantStatus{}, ready, []Transition{{"Normal", "Ready", "1 namespace and 3 objects in place"}}},
 		{"nothing changed", ready, ready, nil},
-		{"stalls", ready, stalled, []transitionEvent{
+		{"stalls", ready, stalled, []Transition{
 			{"Warning", "NotReady", "NamespaceConflict: Namespace conflict: b"},
 			{"Warning", "NamespaceConflict", "Namespace conflict: b"}}},
 		{"stays stalled", stalled, stalled, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := transitions(tt.prev, tt.next); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			if got := Transitions(tt.prev, tt.next); fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Fatalf("got %v\nwant %v", got, tt.want)
 			}
 		})
-	}
-}
-
-func TestSumQuotas(t *testing.T) {
-	q := func(tenant, ns string, hard, used string) corev1.ResourceQuota {
-		rq := corev1.ResourceQuota{}
-		rq.Namespace, rq.Name = ns, "tenantry-compute"
-		if tenant != "" {
-			rq.Labels = map[string]string{tenantryv1alpha1.TenantLabel: tenant}
-		}
-		rq.Status.Hard = corev1.ResourceList{"requests.cpu": resource.MustParse(hard)}
-		rq.Status.Used = corev1.ResourceList{"requests.cpu": resource.MustParse(used)}
-		return rq
-	}
-	got := sumQuotas([]corev1.ResourceQuota{q("a", "a-1", "4", "500m"), q("a", "a-2", "4", "1"), q("b", "b-1", "2", "0"), q("", "x", "9", "9")})
-	want := map[quotaKey]quotaSum{
-		{"a", "requests.cpu"}: {used: 1.5, hard: 8},
-		{"b", "requests.cpu"}: {used: 0, hard: 2},
-	}
-	if len(got) != len(want) {
-		t.Fatalf("got %d series, want %d: %v", len(got), len(want), got)
-	}
-	for k, w := range want {
-		if g := got[k]; g == nil || *g != w {
-			t.Errorf("%v = %+v, want %+v", k, g, w)
-		}
 	}
 }

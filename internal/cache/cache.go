@@ -1,26 +1,32 @@
-package controller
+// Package cache configures the operator's cache of managed objects: only
+// objects carrying the tenant label, indexed by tenant, each kept as a slim
+// copy (identity, the status the operator reads, and a fingerprint of the
+// fields Tenantry owns) so that memory follows tenants, not cluster size.
+package cache
 
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
+	crcache "sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 	"github.com/tenantry/tenantry/internal/drift"
+	"github.com/tenantry/tenantry/internal/kinds"
 )
 
 // slimKey marks, in the labels of the cache's copies of managed objects only,
-// a slim copy (slimForCache). The colon makes it an invalid label key: no
+// a slim copy (Slim). The colon makes it an invalid label key: no
 // stored object can carry it, so an object read from the API server is
 // never taken for a cached copy.
 const slimKey = "tenantry.io/cache:slim"
@@ -28,24 +34,25 @@ const slimKey = "tenantry.io/cache:slim"
 // slimOwnerKey holds, in a slim copy's labels, ownerUID of the object.
 const slimOwnerKey = "tenantry.io/cache:owner"
 
-// CacheOptions restricts the cache of every managed kind to labelled objects,
+// Options restricts the cache of every managed kind to labelled objects,
 // so memory follows tenants, not cluster size, and keeps of each object only
-// what the reconciler reads from it (see slimForCache). Reads return the
+// what the reconciler reads from it (see Slim). Reads return the
 // cached copy itself, without a deep copy: the reconciler never mutates a
 // managed object it read (Tenants, which it does mutate, keep the default).
-func CacheOptions() cache.Options {
-	byObject := map[client.Object]cache.ByObject{}
-	for _, obj := range managedTypes() {
-		byObject[obj] = cache.ByObject{
+func Options() crcache.Options {
+	byObject := map[client.Object]crcache.ByObject{}
+	for _, k := range kinds.All() {
+		obj := k.New()
+		byObject[obj] = crcache.ByObject{
 			Label:                 TenantLabelSelector(),
-			Transform:             slimForCache,
+			Transform:             Slim,
 			UnsafeDisableDeepCopy: ptr.To(true),
 		}
 	}
 	// Tenants are cached whole, but for their managedFields, which the
 	// reconciler never reads (a third of a Tenant's size).
-	byObject[&tenantryv1alpha1.Tenant{}] = cache.ByObject{Transform: dropManagedFields}
-	return cache.Options{ByObject: byObject, NewInformer: newInformer}
+	byObject[&tenantryv1alpha1.Tenant{}] = crcache.ByObject{Transform: dropManagedFields}
+	return crcache.Options{ByObject: byObject, NewInformer: newInformer}
 }
 
 func dropManagedFields(in any) (any, error) {
@@ -64,7 +71,7 @@ const tenantIndex = "tenant"
 // thousands of tenants each index costs megabytes (a set per namespace and
 // kind). Other kinds keep the default.
 func newInformer(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, indexers toolscache.Indexers) toolscache.SharedIndexInformer {
-	if _, managed := kindsByType[reflect.TypeOf(obj)]; managed {
+	if _, managed := kinds.Lookup(obj.(client.Object)); managed {
 		indexers = toolscache.Indexers{tenantIndex: byTenantLabel}
 	}
 	return toolscache.NewSharedIndexInformer(lw, obj, resync, indexers)
@@ -79,8 +86,8 @@ func byTenantLabel(obj any) ([]string, error) {
 	return nil, nil
 }
 
-// tenantObjects are the cached objects of obj's kind labelled for tenant.
-func tenantObjects(ctx context.Context, informers cache.Informers, obj client.Object, tenant string) ([]client.Object, error) {
+// TenantObjects are the cached objects of obj's kind labelled for tenant.
+func TenantObjects(ctx context.Context, informers crcache.Informers, obj client.Object, tenant string) ([]client.Object, error) {
 	inf, err := informers.GetInformer(ctx, obj)
 	if err != nil {
 		return nil, err
@@ -102,7 +109,7 @@ func tenantObjects(ctx context.Context, informers cache.Informers, obj client.Ob
 	return out, nil
 }
 
-// slimForCache turns a managed object from a watch into the copy the cache
+// Slim turns a managed object from a watch into the copy the cache
 // keeps: name, namespace, resourceVersion, deletion state, the status the
 // operator reports (namespace phase, quota usage), the tenant label, and the
 // fingerprint of the fields Tenantry owns. Content, other labels, owner
@@ -115,27 +122,24 @@ func tenantObjects(ctx context.Context, informers cache.Informers, obj client.Ob
 // per object: its labels are a map shared by the tenant's copies (tenant
 // label and slimKey), and its generation, which nothing reads on a managed
 // object, is the 64-bit fingerprint.
-func slimForCache(in any) (any, error) {
+func Slim(in any) (any, error) {
 	obj, ok := in.(client.Object)
 	if !ok {
 		return in, nil // a tombstone
 	}
-	if _, slim := cachedFingerprint(obj); slim {
+	if _, slim := Fingerprint(obj); slim {
 		return obj, nil // already slim: informers may hand an object over twice
 	}
-	out := kindInfoOf(obj).newObject()
+	k := kinds.Of(obj)
+	out := k.New()
 	out.SetName(obj.GetName())
 	out.SetNamespace(obj.GetNamespace())
 	out.SetResourceVersion(obj.GetResourceVersion())
 	out.SetDeletionTimestamp(obj.GetDeletionTimestamp())
 	out.SetLabels(slimLabels.of(obj.GetLabels()[tenantryv1alpha1.TenantLabel], ownerUID(obj)))
 	out.SetGeneration(int64(fingerprint(obj))) //nolint:gosec // a bit pattern, not a number
-	switch o := obj.(type) {
-	case *corev1.Namespace:
-		out.(*corev1.Namespace).Status = o.Status
-		out.SetUID(o.UID) // the inventory pins namespaces by UID
-	case *corev1.ResourceQuota:
-		out.(*corev1.ResourceQuota).Status = o.Status
+	if k.KeepStatus != nil {
+		k.KeepStatus(obj, out)
 	}
 	return out, nil
 }
@@ -156,9 +160,9 @@ func ownerUID(obj client.Object) types.UID {
 	return ""
 }
 
-// cachedOwnerUID is ownerUID for a cached slim copy or an object read whole.
-func cachedOwnerUID(obj client.Object) types.UID {
-	if _, slim := cachedFingerprint(obj); slim {
+// OwnerOf is ownerUID for a cached slim copy or an object read whole.
+func OwnerOf(obj client.Object) types.UID {
+	if _, slim := Fingerprint(obj); slim {
 		return types.UID(obj.GetLabels()[slimOwnerKey])
 	}
 	return ownerUID(obj)
@@ -181,16 +185,16 @@ func fingerprint(obj client.Object) uint64 {
 	return fp
 }
 
-// cachedFingerprint is the fingerprint a cached copy carries; slim is false
+// Fingerprint is the fingerprint a cached copy carries; slim is false
 // for an object read from the API server, and for none.
-func cachedFingerprint(obj client.Object) (fp uint64, slim bool) {
+func Fingerprint(obj client.Object) (fp uint64, slim bool) {
 	if obj == nil {
 		return 0, false
 	}
 	if _, slim = obj.GetLabels()[slimKey]; !slim {
 		return 0, false
 	}
-	return uint64(obj.GetGeneration()), true //nolint:gosec // the bit pattern slimForCache stored
+	return uint64(obj.GetGeneration()), true //nolint:gosec // the bit pattern Slim stored
 }
 
 // slimLabels hands out the label maps of slim copies, one per tenant and
@@ -224,4 +228,17 @@ func (l *labelSets) forget(tenant string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.byTenant, tenant)
+}
+
+// Forget drops a deleted Tenant's label maps (copies still holding them keep them).
+func Forget(tenant string) { slimLabels.forget(tenant) }
+
+// TenantLabelSelector selects every object Tenantry manages. The cache holds
+// only such objects, so memory follows tenants, not cluster size.
+func TenantLabelSelector() labels.Selector {
+	req, err := labels.NewRequirement(tenantryv1alpha1.TenantLabel, selection.Exists, nil)
+	if err != nil {
+		panic(err) // a constant, valid key
+	}
+	return labels.NewSelector().Add(*req)
 }

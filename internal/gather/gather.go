@@ -1,0 +1,131 @@
+// Package gather reads what a plan is made from, and only reads: the
+// operator gathers through its cache, the `tenantry plan` command straight
+// from the API server, both through a Source, and both make their plans
+// here, so that the command shows exactly what the operator would do.
+package gather
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/apierr"
+	"github.com/tenantry/tenantry/internal/effective"
+	"github.com/tenantry/tenantry/internal/kinds"
+	"github.com/tenantry/tenantry/internal/plan"
+	"github.com/tenantry/tenantry/internal/render"
+)
+
+// Source is where observations come from.
+type Source interface {
+	// TenantObjects lists the objects of kind k labelled for tenant.
+	TenantObjects(ctx context.Context, k kinds.Kind, tenant string) ([]client.Object, error)
+	// Namespace reads a namespace, nil when it does not exist; cached says
+	// it is the operator's slim cached copy.
+	Namespace(ctx context.Context, name string) (ns *corev1.Namespace, cached bool, err error)
+	// Read reads an object whole from the API server; nil when absent.
+	Read(ctx context.Context, kind, namespace, name string) (client.Object, error)
+	// DryRun asks the API server whether it accepts d, storing nothing.
+	DryRun(ctx context.Context, d render.Object) error
+}
+
+// Observe gathers what the plan for e starts from: t's status, every
+// namespace it may touch, its labelled objects and, for a spec not yet
+// applied, the API server's verdict on its passthrough content.
+func Observe(ctx context.Context, src Source, t *tenantryv1alpha1.Tenant, e *effective.Tenant) (*plan.Observed, error) {
+	obs := &plan.Observed{
+		Status:     t.Status,
+		Deleting:   !t.DeletionTimestamp.IsZero(),
+		Namespaces: map[string]plan.Namespace{},
+		Inventory:  map[string]tenantryv1alpha1.InventoryEntry{},
+		Objects:    map[string]client.Object{},
+		Full:       map[string]client.Object{},
+		Refused:    map[string]string{},
+	}
+	for _, entry := range t.Status.Inventory {
+		obs.Inventory[entry.Name] = entry
+	}
+	labelled, err := src.TenantObjects(ctx, kinds.ByName(kinds.Namespace), e.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range labelled {
+		if ns, ok := o.(*corev1.Namespace); ok {
+			obs.Namespaces[ns.Name] = plan.Namespace{Object: ns, Cached: true}
+		}
+	}
+	names := slices.Collect(maps.Keys(obs.Inventory))
+	if !obs.Deleting {
+		names = append(names, e.NamespaceNames()...)
+	}
+	for _, name := range names {
+		if _, seen := obs.Namespaces[name]; seen {
+			continue
+		}
+		ns, cached, err := src.Namespace(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		obs.Namespaces[name] = plan.Namespace{Object: ns, Cached: cached}
+	}
+	for _, k := range kinds.Children() {
+		items, err := src.TenantObjects(ctx, k, e.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range items {
+			obs.Objects[kinds.Key(k.Name, o.GetNamespace(), o.GetName())] = o
+		}
+	}
+	if !obs.Deleting && plan.NeedsPreflight(e, t.Status) {
+		if obs.Preflight, err = preflight(ctx, src, e); err != nil {
+			return nil, err
+		}
+	}
+	return obs, nil
+}
+
+// Plan makes the plan for e from obs, reading whole what the plan asks to
+// confirm and planning again until nothing is left to confirm (the second
+// plan can ask for more: an object whose verdict depended on the first).
+func Plan(ctx context.Context, src Source, e *effective.Tenant, obs *plan.Observed, cfg plan.Config) (*plan.Plan, error) {
+	for range 4 {
+		p := plan.Build(e, obs, cfg)
+		if len(p.Confirm) == 0 {
+			return p, nil
+		}
+		for _, ref := range p.Confirm {
+			obj, err := src.Read(ctx, ref.Kind, ref.Namespace, ref.Name)
+			if err != nil {
+				return nil, err
+			}
+			obs.Full[ref.Key()] = obj
+		}
+	}
+	return nil, errors.New("gather: the plan kept asking for reads")
+}
+
+// preflight dry-runs the passthrough content of a new spec: its validation
+// is the API server's own. It returns the refusals; a refusal for where it
+// was tried rather than for what it is (a webhook or policy guarding the
+// namespace) cannot be decided here, and the apply itself will tell.
+func preflight(ctx context.Context, src Source, e *effective.Tenant) ([]string, error) {
+	var refusals []string
+	for _, d := range plan.Passthrough(e) {
+		switch err := src.DryRun(ctx, d); {
+		case err == nil:
+		case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+			refusals = append(refusals, fmt.Sprintf("%s %s: %s", d.Kind, d.Name, apierr.RefusalMessage(err)))
+		case apierr.IsTransient(err):
+			return nil, fmt.Errorf("dry-run %s %s: %w", d.Kind, d.Name, err)
+		}
+	}
+	return refusals, nil
+}
