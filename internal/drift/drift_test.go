@@ -1,19 +1,17 @@
 package drift
 
 import (
-	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/drift/drifttest"
 	"github.com/tenantry/tenantry/internal/effective"
 	"github.com/tenantry/tenantry/internal/kinds"
 	"github.com/tenantry/tenantry/internal/render"
@@ -85,177 +83,10 @@ func desiredObjects() map[string]struct {
 	return out
 }
 
-// stored is an object as JSON plus its field managers' sets, mutable by scenarios.
-type stored struct {
-	kind    string
-	content map[string]any
-	sets    map[string]map[string]any // manager -> FieldsV1
-}
-
-func storeApplied(t *testing.T, o render.Object) *stored {
-	t.Helper()
-	data, err := json.Marshal(o.Apply)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var content map[string]any
-	if err := json.Unmarshal(data, &content); err != nil {
-		t.Fatal(err)
-	}
-	set := fieldSet(content, true)
-	return &stored{kind: o.Kind, content: content, sets: map[string]map[string]any{tenantryv1alpha1.FieldManager: set}}
-}
-
-// fieldSet builds a FieldsV1 set for a JSON object: maps field by field,
-// ownerReferences keyed by uid, every other list atomic. Identity fields
-// (apiVersion, kind, name, namespace) are not tracked, as on the server.
-func fieldSet(v map[string]any, top bool) map[string]any {
-	set := map[string]any{}
-	for k, val := range v {
-		if top && (k == "apiVersion" || k == "kind") {
-			continue
-		}
-		switch x := val.(type) {
-		case map[string]any:
-			sub := fieldSet(x, false)
-			if k == "metadata" {
-				delete(sub, "f:name")
-				delete(sub, "f:namespace")
-			} else {
-				sub["."] = map[string]any{}
-			}
-			set["f:"+k] = sub
-		case []any:
-			if k == "ownerReferences" {
-				refs := map[string]any{}
-				for _, r := range x {
-					ref := r.(map[string]any)
-					key, _ := json.Marshal(map[string]any{"uid": ref["uid"]})
-					item := fieldSet(ref, false)
-					item["."] = map[string]any{}
-					refs["k:"+string(key)] = item
-				}
-				set["f:"+k] = refs
-				continue
-			}
-			set["f:"+k] = map[string]any{}
-		default:
-			set["f:"+k] = map[string]any{}
-		}
-	}
-	return set
-}
-
-// write sets path to value as manager with an Update: the manager takes
-// ownership of the field, the previous owner loses it.
-func (s *stored) write(manager string, path Path, value any) {
-	setPath(s.content, path, value)
-	for _, set := range s.sets {
-		removePath(set, path)
-	}
-	if s.sets[manager] == nil {
-		s.sets[manager] = map[string]any{}
-	}
-	node := s.sets[manager]
-	for _, seg := range path {
-		next, ok := node["f:"+seg].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			node["f:"+seg] = next
-		}
-		node = next
-	}
-}
-
-// remove deletes the field at path: nobody owns it any more.
-func (s *stored) remove(path Path) {
-	setPath(s.content, path, nil)
-	for _, set := range s.sets {
-		removePath(set, path)
-	}
-}
-
-func setPath(m map[string]any, path Path, value any) {
-	for _, seg := range path[:len(path)-1] {
-		next, ok := m[seg].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			m[seg] = next
-		}
-		m = next
-	}
-	if value == nil {
-		delete(m, path[len(path)-1])
-		return
-	}
-	m[path[len(path)-1]] = value
-}
-
-func removePath(set map[string]any, path Path) {
-	node := set
-	for _, seg := range path[:len(path)-1] {
-		next, ok := node["f:"+seg].(map[string]any)
-		if !ok {
-			return
-		}
-		node = next
-	}
-	delete(node, "f:"+path[len(path)-1])
-}
-
-func (s *stored) object(t *testing.T) client.Object {
-	t.Helper()
-	obj, err := s.build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return obj
-}
-
-// build returns the stored object as the API server would serve it.
-func (s *stored) build() (client.Object, error) {
-	var obj client.Object
-	switch s.kind {
-	case kinds.Namespace:
-		obj = &corev1.Namespace{}
-	case kinds.ResourceQuota:
-		obj = &corev1.ResourceQuota{}
-	case kinds.LimitRange:
-		obj = &corev1.LimitRange{}
-	case kinds.RoleBinding:
-		obj = &rbacv1.RoleBinding{}
-	case kinds.NetworkPolicy:
-		obj = &networkingv1.NetworkPolicy{}
-	case kinds.ClusterRole:
-		obj = &rbacv1.ClusterRole{}
-	case kinds.ClusterRoleBinding:
-		obj = &rbacv1.ClusterRoleBinding{}
-	}
-	data, _ := json.Marshal(s.content)
-	if err := json.Unmarshal(data, obj); err != nil {
-		return nil, err
-	}
-	var mfs []metav1.ManagedFieldsEntry
-	for _, m := range []string{tenantryv1alpha1.FieldManager, "intruder", "other"} {
-		set, ok := s.sets[m]
-		if !ok || len(set) == 0 {
-			continue
-		}
-		raw, _ := json.Marshal(set)
-		op := metav1.ManagedFieldsOperationUpdate
-		if m == tenantryv1alpha1.FieldManager {
-			op = metav1.ManagedFieldsOperationApply
-		}
-		mfs = append(mfs, metav1.ManagedFieldsEntry{Manager: m, Operation: op, APIVersion: "v1", FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(string(raw))})
-	}
-	obj.SetManagedFields(mfs)
-	return obj, nil
-}
-
 func TestEvaluateEveryKind(t *testing.T) {
 	scenarios := []struct {
 		name     string
-		mutate   func(s *stored, field Path, hacked any)
+		mutate   func(s *drifttest.Stored, field Path, hacked any)
 		live     bool // false: the object was deleted
 		selected bool
 		want     *Finding
@@ -264,7 +95,7 @@ func TestEvaluateEveryKind(t *testing.T) {
 		name: "in sync", live: true, selected: true,
 	}, {
 		name: "modified by intruder", live: true, selected: true,
-		mutate:  func(s *stored, field Path, hacked any) { s.write("intruder", field, hacked) },
+		mutate:  func(s *drifttest.Stored, field Path, hacked any) { s.Write("intruder", field, hacked) },
 		want:    &Finding{Reason: Modified, Managers: []string{"intruder"}},
 		wantFld: func(field Path) []string { return []string{field.String()} },
 	}, {
@@ -272,33 +103,33 @@ func TestEvaluateEveryKind(t *testing.T) {
 		want: &Finding{Reason: Missing},
 	}, {
 		name: "relabelled: fell out of the label-filtered cache", live: true, selected: false,
-		mutate:  func(s *stored, _ Path, _ any) { s.remove(labelPath(tenantryv1alpha1.TenantLabel)) },
+		mutate:  func(s *drifttest.Stored, _ Path, _ any) { s.Remove(labelPath(tenantryv1alpha1.TenantLabel)) },
 		want:    &Finding{Reason: Relabelled},
 		wantFld: func(Path) []string { return []string{`metadata.labels["tenantry.io/tenant"]`} },
 	}, {
 		name: "managed-by label removed (nobody owns a removed field)", live: true, selected: true,
-		mutate:  func(s *stored, _ Path, _ any) { s.remove(labelPath(tenantryv1alpha1.ManagedByLabel)) },
+		mutate:  func(s *drifttest.Stored, _ Path, _ any) { s.Remove(labelPath(tenantryv1alpha1.ManagedByLabel)) },
 		want:    &Finding{Reason: Modified},
 		wantFld: func(Path) []string { return []string{`metadata.labels["app.kubernetes.io/managed-by"]`} },
 	}, {
 		name: "annotation added by someone else is not drift", live: true, selected: true,
-		mutate: func(s *stored, _ Path, _ any) {
-			s.write("other", Path{"metadata", "annotations", "example.com/note"}, "hello")
+		mutate: func(s *drifttest.Stored, _ Path, _ any) {
+			s.Write("other", Path{"metadata", "annotations", "example.com/note"}, "hello")
 		},
 	}, {
 		name: "label added by someone else is not drift", live: true, selected: true,
-		mutate: func(s *stored, _ Path, _ any) { s.write("other", Path{"metadata", "labels", "team"}, "x") },
+		mutate: func(s *drifttest.Stored, _ Path, _ any) { s.Write("other", Path{"metadata", "labels", "team"}, "x") },
 	}}
 	for kind, d := range desiredObjects() {
 		for _, sc := range scenarios {
 			t.Run(kind+"/"+sc.name, func(t *testing.T) {
-				s := storeApplied(t, d.obj)
+				s := drifttest.Applied(t, d.obj)
 				if sc.mutate != nil {
 					sc.mutate(s, d.field, d.hacked)
 				}
 				obs := Observation{Desired: d.obj, Selected: sc.selected}
 				if sc.live {
-					obs.Live = s.object(t)
+					obs.Live = s.Object(t)
 				}
 				f, found, err := Evaluate(obs)
 				if err != nil {
@@ -328,10 +159,10 @@ func TestEvaluateEveryKind(t *testing.T) {
 
 func TestDiffCanonicalQuantities(t *testing.T) {
 	d := render.Children(effective.Of(testTenant(), testOptions), "team-a-dev", true)[0]
-	s := storeApplied(t, d)
+	s := drifttest.Applied(t, d)
 	// The server stores "0.5" as "500m": no drift.
-	setPath(s.content, Path{"spec", "hard", "requests.cpu"}, "500m")
-	if f, found, err := Evaluate(Observation{Desired: d, Live: s.object(t), Selected: true}); err != nil || found {
+	s.Set(Path{"spec", "hard", "requests.cpu"}, "500m")
+	if f, found, err := Evaluate(Observation{Desired: d, Live: s.Object(t), Selected: true}); err != nil || found {
 		t.Fatalf("canonical quantity seen as drift: %+v %v", f, err)
 	}
 }
@@ -369,24 +200,24 @@ func TestManagersSortedAndUnique(t *testing.T) {
 // scenario; and an untouched one does match (else the cache would send every
 // object to a direct read).
 func TestFingerprintAgreesWithEvaluate(t *testing.T) {
-	mutations := map[string]func(s *stored, field Path, hacked any){
+	mutations := map[string]func(s *drifttest.Stored, field Path, hacked any){
 		"untouched":            nil,
-		"modified by intruder": func(s *stored, field Path, hacked any) { s.write("intruder", field, hacked) },
-		"managed-by removed":   func(s *stored, _ Path, _ any) { s.remove(labelPath(tenantryv1alpha1.ManagedByLabel)) },
-		"annotation by other":  func(s *stored, _ Path, _ any) { s.write("other", Path{"metadata", "annotations", "x"}, "y") },
-		"stale owned label": func(s *stored, _ Path, _ any) {
-			s.write(tenantryv1alpha1.FieldManager, Path{"metadata", "labels", "old"}, "v")
+		"modified by intruder": func(s *drifttest.Stored, field Path, hacked any) { s.Write("intruder", field, hacked) },
+		"managed-by removed":   func(s *drifttest.Stored, _ Path, _ any) { s.Remove(labelPath(tenantryv1alpha1.ManagedByLabel)) },
+		"annotation by other":  func(s *drifttest.Stored, _ Path, _ any) { s.Write("other", Path{"metadata", "annotations", "x"}, "y") },
+		"stale owned label": func(s *drifttest.Stored, _ Path, _ any) {
+			s.Write(tenantryv1alpha1.FieldManager, Path{"metadata", "labels", "old"}, "v")
 		},
-		"value changed, owner kept": func(s *stored, field Path, hacked any) { setPath(s.content, field, hacked) },
+		"value changed, owner kept": func(s *drifttest.Stored, field Path, hacked any) { s.Set(field, hacked) },
 	}
 	for kind, d := range desiredObjects() {
 		for name, mutate := range mutations {
 			t.Run(kind+"/"+name, func(t *testing.T) {
-				s := storeApplied(t, d.obj)
+				s := drifttest.Applied(t, d.obj)
 				if mutate != nil {
 					mutate(s, d.field, d.hacked)
 				}
-				live := s.object(t)
+				live := s.Object(t)
 				_, drifted, err := Evaluate(Observation{Desired: d.obj, Live: live, Selected: true})
 				if err != nil {
 					t.Fatal(err)
@@ -424,7 +255,7 @@ func matches(t *testing.T, d render.Object, live client.Object) bool {
 // beside its Apply entry, gives no fingerprint (the object is compared in full).
 func TestFingerprintNeedsOneApplyEntry(t *testing.T) {
 	for kind, d := range desiredObjects() {
-		live := storeApplied(t, d.obj).object(t)
+		live := drifttest.Applied(t, d.obj).Object(t)
 		if _, ok := Fingerprint(live); !ok {
 			t.Fatalf("%s: applied object has no fingerprint", kind)
 		}

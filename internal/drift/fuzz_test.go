@@ -10,6 +10,7 @@ import (
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 	"github.com/tenantry/tenantry/internal/crdvalidation"
+	"github.com/tenantry/tenantry/internal/drift/drifttest"
 	"github.com/tenantry/tenantry/internal/effective"
 	"github.com/tenantry/tenantry/internal/render"
 	"github.com/tenantry/tenantry/test/tenantgen"
@@ -43,7 +44,7 @@ func FuzzEvaluate(f *testing.F) {
 		objs = append(objs, render.Children(e, e.Spec.Namespaces[0].Name, true)...)
 		op := opSource(ops)
 		d := objs[op.next()%len(objs)]
-		s := storeApplied(t, d)
+		s := drifttest.Applied(t, d)
 
 		obs := Observation{Desired: d, Selected: true}
 		deleted := false
@@ -52,13 +53,13 @@ func FuzzEvaluate(f *testing.F) {
 		case 0:
 			deleted = true
 		case 1: // relabelled: out of the tenant's label selector
-			s.write("intruder", labelPath(tenantryv1alpha1.TenantLabel), "other-tenant")
+			s.Write("intruder", labelPath(tenantryv1alpha1.TenantLabel), "other-tenant")
 			obs.Selected = false
 		default:
 			changed = mutate(s, &op)
 		}
 		if !deleted {
-			live, err := s.build()
+			live, err := s.Build()
 			if err != nil {
 				return // a write of a value the typed object cannot hold
 			}
@@ -123,30 +124,30 @@ func (r *opReader) next() int {
 
 // mutate applies writes by other managers to leaf fields of the stored
 // object and returns the desired fields whose value ended up different.
-func mutate(s *stored, op *opReader) []Path {
-	leaves := leafPaths(s.content, nil)
+func mutate(s *drifttest.Stored, op *opReader) []Path {
+	leaves := leafPaths(s.Content(), nil)
 	if len(leaves) == 0 {
 		return nil
 	}
 	desired := map[string]any{}
 	for _, p := range leaves {
-		desired[p.String()] = valueAt(s.content, p)
+		desired[p.String()] = valueAt(s.Content(), p)
 	}
 	for range op.next() % 4 {
 		p := leaves[op.next()%len(leaves)]
 		switch op.next() % 3 {
 		case 0:
-			s.write("intruder", p, hackedValue(valueAt(s.content, p)))
+			s.Write("intruder", p, hackedValue(valueAt(s.Content(), p)))
 		case 1:
-			s.write("other", Path{"metadata", "annotations", "example.com/fuzz"}, "x")
+			s.Write("other", Path{"metadata", "annotations", "example.com/fuzz"}, "x")
 		case 2:
-			s.write("other", Path{"metadata", "labels", fmt.Sprintf("fuzz-%d", op.next()%3)}, "x")
+			s.Write("other", Path{"metadata", "labels", fmt.Sprintf("fuzz-%d", op.next()%3)}, "x")
 		}
 		op.wrote++
 	}
 	var changed []Path
 	for _, p := range leaves {
-		if !reflect.DeepEqual(valueAt(s.content, p), desired[p.String()]) {
+		if !reflect.DeepEqual(valueAt(s.Content(), p), desired[p.String()]) {
 			changed = append(changed, p)
 		}
 	}

@@ -204,3 +204,15 @@ func TestTransitions(t *testing.T) {
 		})
 	}
 }
+
+func TestConflictListSortedUniqueCapped(t *testing.T) {
+	var cs []tenantryv1alpha1.ObjectConflict
+	for i := 30; i > 0; i-- {
+		c := tenantryv1alpha1.ObjectConflict{Kind: "Namespace", Name: "ns-" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Message: "m"}
+		cs = append(cs, c, c)
+	}
+	got := conflictList(cs)
+	if len(got) != maxConflicts || got[0].Name > got[1].Name || got[0] == got[1] {
+		t.Fatalf("conflicts must be deduplicated, sorted and capped: %d %v", len(got), got[:2])
+	}
+}
