@@ -170,7 +170,6 @@ func (s *Stored) Build() (client.Object, error) {
 	return obj, nil
 }
 
-
 // Set changes the value at path, owners unchanged (an apply of another
 // value by the same manager would look so).
 func (s *Stored) Set(path []string, value any) { setPath(s.content, path, value) }
