@@ -21,8 +21,10 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/apihealth"
 	"github.com/tenantry/tenantry/internal/cache"
 	"github.com/tenantry/tenantry/internal/controller"
+	tmetrics "github.com/tenantry/tenantry/internal/metrics"
 )
 
 func main() {
@@ -109,7 +111,7 @@ func main() {
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(qps), burst
 	cfg.UserAgent = "tenantry"
-	health := controller.NewAPIHealth()
+	health := apihealth.New()
 	cfg.Wrap(health.Wrap)
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
@@ -152,7 +154,7 @@ func main() {
 		log.Error(err, "Unable to set up Tenant controller")
 		os.Exit(1)
 	}
-	metrics.Registry.MustRegister(&controller.QuotaCollector{Reader: mgr.GetCache()})
+	metrics.Registry.MustRegister(&tmetrics.QuotaCollector{Reader: mgr.GetCache()})
 	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
 

@@ -81,3 +81,18 @@ func RefusalMessage(err error) string {
 	}
 	return err.Error()
 }
+
+// IsImmutable: the API server refuses the apply because it would change
+// a field that cannot change once set (a binding's roleRef).
+func IsImmutable(err error) bool {
+	var status apierrors.APIStatus
+	if !apierrors.IsInvalid(err) || !errors.As(err, &status) || status.Status().Details == nil {
+		return false
+	}
+	for _, c := range status.Status().Details.Causes {
+		if strings.Contains(c.Message, "immutable") || strings.Contains(c.Message, "cannot change") {
+			return true
+		}
+	}
+	return false
+}

@@ -61,3 +61,11 @@ func TestJoin(t *testing.T) {
 		t.Fatalf("RefusalMessage = %q", got)
 	}
 }
+
+func TestIsImmutable(t *testing.T) {
+	invalid := apierrors.NewInvalid(schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}, "b",
+		field.ErrorList{field.Invalid(field.NewPath("roleRef"), "x", "cannot change roleRef")})
+	if !IsImmutable(invalid) || !IsImmutable(Join([]error{invalid})) || IsImmutable(errors.New("cannot change")) {
+		t.Fatal("IsImmutable must see the API server's answer, and only it")
+	}
+}

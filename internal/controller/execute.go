@@ -22,6 +22,7 @@ import (
 	"github.com/tenantry/tenantry/internal/apierr"
 	"github.com/tenantry/tenantry/internal/drift"
 	"github.com/tenantry/tenantry/internal/kinds"
+	"github.com/tenantry/tenantry/internal/metrics"
 	"github.com/tenantry/tenantry/internal/plan"
 	"github.com/tenantry/tenantry/internal/render"
 	"github.com/tenantry/tenantry/internal/status"
@@ -184,7 +185,7 @@ func (ex *execution) rest(ctx context.Context, p *plan.Plan) error {
 // (someone keeps rewriting the object) is corrected again when its next
 // token is due, not on every write they make; meanwhile it is reported.
 func (ex *execution) allowCorrection(a plan.Action) bool {
-	ok, wait := ex.r.limiter.allow(a.Key())
+	ok, wait := ex.r.limiter.Allow(a.Key())
 	if ok {
 		return true
 	}
@@ -217,14 +218,14 @@ func findingOf(f drift.Finding) status.Finding {
 func (ex *execution) apply(ctx context.Context, a plan.Action) error {
 	d := a.Object
 	err := ex.r.Client.Apply(ctx, d.Apply, client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership)
-	if immutableChange(err) {
+	if apierr.IsImmutable(err) {
 		err = ex.r.replace(ctx, ex, d)
 	}
 	if err != nil {
 		return fmt.Errorf("apply %s: %w", d.Key(), err)
 	}
 	ex.writes++
-	ex.r.verified.mark(ex.tenant.Name, d.Key(), appliedResourceVersion(d.Apply), a.Inputs)
+	ex.r.verified.Mark(ex.tenant.Name, d.Key(), appliedResourceVersion(d.Apply), a.Inputs)
 	logf.FromContext(ctx).V(1).Info("Applied "+d.Kind, "namespace", d.Namespace, "name", d.Name)
 	return nil
 }
@@ -241,7 +242,7 @@ func (ex *execution) applyNamespace(ctx context.Context, a plan.Action) (*corev1
 		return nil, fmt.Errorf("apply %s: %w", a.Object.Key(), err)
 	}
 	ex.writes++
-	ex.r.verified.mark(ex.tenant.Name, a.Object.Key(), u.GetResourceVersion(), a.Inputs)
+	ex.r.verified.Mark(ex.tenant.Name, a.Object.Key(), u.GetResourceVersion(), a.Inputs)
 	logf.FromContext(ctx).V(1).Info("Applied Namespace", "name", a.Object.Name)
 	ns := &corev1.Namespace{}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ns); err != nil {
@@ -291,7 +292,7 @@ func (ex *execution) recordDrift(f drift.Finding, action tenantryv1alpha1.DriftA
 		Time: metav1.NewTime(ex.r.now()), Kind: f.Kind, Namespace: f.Namespace, Name: f.Name,
 		Action: action, Manager: f.Manager(), Fields: f.Fields,
 	})
-	driftFindings.WithLabelValues(ex.tenant.Name, f.Kind, string(action)).Inc()
+	metrics.DriftFindings.WithLabelValues(ex.tenant.Name, f.Kind, string(action)).Inc()
 	eventType, reason := corev1.EventTypeNormal, tenantryv1alpha1.EventDriftCorrected
 	if action == tenantryv1alpha1.DriftActionReported {
 		eventType, reason = corev1.EventTypeWarning, tenantryv1alpha1.EventDriftDetected

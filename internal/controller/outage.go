@@ -11,6 +11,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/apihealth"
 )
 
 // getTenant reads a Tenant from the cache and, when the cache does not have
@@ -32,7 +33,7 @@ func (r *TenantReconciler) requeueAfterOutage(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-r.Health.recovered:
+		case <-r.Health.Recovered():
 		}
 		list := &metav1.PartialObjectMetadataList{}
 		list.SetGroupVersionKind(tenantryv1alpha1.GroupVersion.WithKind("TenantList"))
@@ -47,7 +48,7 @@ func (r *TenantReconciler) requeueAfterOutage(ctx context.Context) error {
 		}
 		for _, item := range list.Items {
 			select {
-			case r.Health.wake <- wakeEvent(item.Name):
+			case r.Health.Wake() <- apihealth.WakeEvent(item.Name):
 			case <-ctx.Done():
 				return nil
 			}

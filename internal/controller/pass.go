@@ -22,6 +22,7 @@ import (
 	"github.com/tenantry/tenantry/internal/apierr"
 	"github.com/tenantry/tenantry/internal/effective"
 	"github.com/tenantry/tenantry/internal/gather"
+	"github.com/tenantry/tenantry/internal/metrics"
 	"github.com/tenantry/tenantry/internal/plan"
 	"github.com/tenantry/tenantry/internal/status"
 )
@@ -47,8 +48,8 @@ func (r *TenantReconciler) pass(ctx context.Context, t *tenantryv1alpha1.Tenant)
 		return ctrl.Result{}, r.removeFinalizer(ctx, t)
 	}
 	if err == nil {
-		r.failures.succeeded(t.Name)
-	} else if now := r.now(); !showError(err, r.failures.failed(t.Name, now), now) {
+		r.failures.Succeeded(t.Name)
+	} else if now := r.now(); !apierr.Show(err, r.failures.Failed(t.Name, now), now) {
 		// A transient error, not yet persistent: retry with backoff and leave
 		// the status as it was, so conditions do not flap with error text.
 		return ctrl.Result{}, err
@@ -81,7 +82,7 @@ func (r *TenantReconciler) planAndExecute(ctx context.Context, t *tenantryv1alph
 	if err != nil {
 		return nil, err
 	}
-	obs.Verified = r.verified.lookup(t.Name)
+	obs.Verified = r.verified.Lookup(t.Name)
 	p, err := gather.Plan(ctx, src, e, obs, r.planConfig())
 	if err != nil {
 		return nil, err
@@ -180,6 +181,6 @@ func recordTenantMetrics(tenant string, st tenantryv1alpha1.TenantStatus) {
 			ready = 1
 		}
 	}
-	tenantReady.WithLabelValues(tenant).Set(ready)
-	managedObjects.WithLabelValues(tenant).Set(float64(st.ManagedObjects))
+	metrics.TenantReady.WithLabelValues(tenant).Set(ready)
+	metrics.ManagedObjects.WithLabelValues(tenant).Set(float64(st.ManagedObjects))
 }

@@ -21,9 +21,13 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/apierr"
+	"github.com/tenantry/tenantry/internal/apihealth"
 	"github.com/tenantry/tenantry/internal/cache"
 	"github.com/tenantry/tenantry/internal/effective"
+	"github.com/tenantry/tenantry/internal/metrics"
 	"github.com/tenantry/tenantry/internal/plan"
+	"github.com/tenantry/tenantry/internal/ratelimit"
 )
 
 // Config is the operator-wide configuration of the reconciler.
@@ -60,18 +64,18 @@ type TenantReconciler struct {
 	Config   Config
 	// Health parks reconciles while the API server is unreachable; it must
 	// wrap the transport of Client's REST config. Nil disables parking.
-	Health *APIHealth
+	Health *apihealth.Monitor
 
-	limiter *correctionLimiter
+	limiter *ratelimit.Corrections
 	now     func() time.Time
 	// written remembers the last status written per Tenant, so that a pass
 	// reading a Tenant the cache has not yet updated builds on that status
 	// (and does not write it again).
 	written sync.Map // tenant name -> writtenStatus
 	// verified remembers object versions already found in sync.
-	verified verifiedObjects
+	verified cache.Verified
 	// failures holds each failing Tenant's streak of failed passes.
-	failures failureStreaks
+	failures apierr.Streaks
 	// accepted remembers passthrough content the API server accepted.
 	accepted acceptedContent
 	// informers give the tenant index of the managed kinds.
@@ -98,7 +102,7 @@ type writtenStatus struct {
 
 // Reconcile brings one Tenant's namespaces and objects to its spec.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	if ok, wait := r.Health.admit(req.Name); !ok {
+	if ok, wait := r.Health.Admit(req.Name); !ok {
 		logf.FromContext(ctx).V(1).Info("Parked while the API server is unreachable", "retryIn", wait)
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
@@ -109,10 +113,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !t.DeletionTimestamp.IsZero() {
-		return r.pass(ctx, t)
-	}
-	if !controllerutil.ContainsFinalizer(t, tenantryv1alpha1.Finalizer) {
+	if t.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(t, tenantryv1alpha1.Finalizer) {
 		// Finalizer first: it is in place before anything is created for
 		// the Tenant; then the pass carries on.
 		if err := r.addFinalizer(ctx, t); apierrors.IsConflict(err) {
@@ -155,10 +156,10 @@ func (r *TenantReconciler) addFinalizer(ctx context.Context, t *tenantryv1alpha1
 // someone else.
 func (r *TenantReconciler) forgetTenant(name string) {
 	r.written.Delete(name)
-	r.failures.succeeded(name)
-	r.verified.forget(name)
+	r.failures.Succeeded(name)
+	r.verified.Forget(name)
 	cache.Forget(name)
-	forgetTenantMetrics(name)
+	metrics.ForgetTenant(name)
 }
 
 // useLatestStatus puts back the status this controller last wrote when the

@@ -3,11 +3,8 @@ package controller
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -20,21 +17,6 @@ import (
 // TakeoverFieldManager puts back, on an object Tenantry had to replace, the
 // annotations its previous writers had set.
 const TakeoverFieldManager = "tenantry-takeover"
-
-// immutableChange: the API server refuses the apply because it would change
-// a field that cannot change once set (a binding's roleRef).
-func immutableChange(err error) bool {
-	var status apierrors.APIStatus
-	if !apierrors.IsInvalid(err) || !errors.As(err, &status) || status.Status().Details == nil {
-		return false
-	}
-	for _, c := range status.Status().Details.Causes {
-		if strings.Contains(c.Message, "immutable") || strings.Contains(c.Message, "cannot change") {
-			return true
-		}
-	}
-	return false
-}
 
 // replace deletes the live object at d's name, pinned to its UID, and applies
 // d afresh. Every name Tenantry renders is reserved to it (tenantry-* in a

@@ -23,6 +23,7 @@ import (
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 	"github.com/tenantry/tenantry/internal/kinds"
+	"github.com/tenantry/tenantry/internal/ratelimit"
 )
 
 // indexSpecNamespace indexes Tenants by the namespaces their spec lists.
@@ -41,7 +42,7 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	if r.Config.CorrectionInterval <= 0 {
 		r.Config.CorrectionInterval = 10 * time.Second
 	}
-	r.limiter = newCorrectionLimiter(r.Config.CorrectionBurst, r.Config.CorrectionInterval)
+	r.limiter = ratelimit.New(r.Config.CorrectionBurst, r.Config.CorrectionInterval)
 
 	r.informers = mgr.GetCache()
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &tenantryv1alpha1.Tenant{}, indexSpecNamespace, func(o client.Object) []string {
@@ -78,7 +79,7 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		b = b.Watches(k.New(), handler.EnqueueRequestsFromMapFunc(tenantOfObject))
 	}
 	if r.Health != nil {
-		b = b.WatchesRawSource(source.Channel(r.Health.wake, &handler.TypedEnqueueRequestForObject[*tenantryv1alpha1.Tenant]{}))
+		b = b.WatchesRawSource(source.Channel(r.Health.Wake(), &handler.TypedEnqueueRequestForObject[*tenantryv1alpha1.Tenant]{}))
 		if err := mgr.Add(manager.RunnableFunc(r.requeueAfterOutage)); err != nil {
 			return err
 		}

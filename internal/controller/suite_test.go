@@ -37,6 +37,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/apihealth"
 	"github.com/tenantry/tenantry/internal/cache"
 	"github.com/tenantry/tenantry/internal/localcluster"
 )
@@ -154,7 +155,7 @@ func startOperatorWith(cfg Config, wrap func(http.RoundTripper) http.RoundTrippe
 	if wrap != nil {
 		restCfg.Wrap(wrap)
 	}
-	health := NewAPIHealth()
+	health := apihealth.New()
 	restCfg.Wrap(health.Wrap)
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 scheme,

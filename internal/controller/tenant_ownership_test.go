@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -11,24 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 )
-
-func TestImmutableChange(t *testing.T) {
-	invalid := apierrors.NewInvalid(schema.GroupKind{Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"}, "b",
-		field.ErrorList{field.Invalid(field.NewPath("roleRef"), "x", "cannot change roleRef")})
-	if !immutableChange(invalid) || immutableChange(errors.New("cannot change")) {
-		t.Fatal("immutableChange must see the API server's answer, and only it")
-	}
-}
 
 // inventoryEntry returns the Tenant's inventory entry for a namespace.
 func inventoryEntry(tn *tenantryv1alpha1.Tenant, name string) (tenantryv1alpha1.InventoryEntry, bool) {
@@ -315,9 +303,7 @@ func TestStrippedFinalizerForgetsTheTenant(t *testing.T) {
 		return n
 	}
 	remembered := func() bool {
-		r.verified.mu.Lock()
-		_, marked := r.verified.byTenant[tn.Name]
-		r.verified.mu.Unlock()
+		marked := r.verified.Remembers(tn.Name)
 		_, written := r.written.Load(tn.Name)
 		return marked || written
 	}

@@ -1,4 +1,4 @@
-package controller
+package apierr
 
 import (
 	"errors"
@@ -14,37 +14,37 @@ func TestShowError(t *testing.T) {
 	transient := apierrors.NewServiceUnavailable("down")
 	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "rolebindings"}, "a", errors.New("no"))
 	invalid := apierrors.NewInvalid(schema.GroupKind{Kind: "ResourceQuota"}, "a", nil)
-	if showError(nil, start, start.Add(time.Hour)) {
+	if Show(nil, start, start.Add(time.Hour)) {
 		t.Error("no error shown")
 	}
-	if showError(transient, start, start) || showError(transient, start, start.Add(transientErrorGrace-time.Second)) {
+	if Show(transient, start, start) || Show(transient, start, start.Add(TransientErrorGrace-time.Second)) {
 		t.Error("a transient error is shown before the grace period ends")
 	}
-	if !showError(transient, start, start.Add(transientErrorGrace)) {
+	if !Show(transient, start, start.Add(TransientErrorGrace)) {
 		t.Error("a transient error is not shown once it has lasted the grace period")
 	}
-	if showError(forbidden, start, start.Add(time.Second)) {
+	if Show(forbidden, start, start.Add(time.Second)) {
 		t.Error("a Forbidden (as from a restarting API server) is shown before the grace period ends")
 	}
-	if !showError(forbidden, start, start.Add(transientErrorGrace)) {
+	if !Show(forbidden, start, start.Add(TransientErrorGrace)) {
 		t.Error("a persistent Forbidden is not shown")
 	}
-	if !showError(invalid, start, start) {
+	if !Show(invalid, start, start) {
 		t.Error("a request the API server refuses as sent is not shown at once")
 	}
 }
 
 func TestFailureStreaks(t *testing.T) {
-	var f failureStreaks
+	var f Streaks
 	t0 := time.Unix(100, 0)
-	if got := f.failed("a", t0); !got.Equal(t0) {
+	if got := f.Failed("a", t0); !got.Equal(t0) {
 		t.Fatalf("first failure: streak starts %v, want %v", got, t0)
 	}
-	if got := f.failed("a", t0.Add(time.Minute)); !got.Equal(t0) {
+	if got := f.Failed("a", t0.Add(time.Minute)); !got.Equal(t0) {
 		t.Fatalf("second failure: streak starts %v, want %v", got, t0)
 	}
-	f.succeeded("a")
-	if got := f.failed("a", t0.Add(2*time.Minute)); !got.Equal(t0.Add(2 * time.Minute)) {
+	f.Succeeded("a")
+	if got := f.Failed("a", t0.Add(2*time.Minute)); !got.Equal(t0.Add(2 * time.Minute)) {
 		t.Fatalf("after success: streak starts %v, want a new one", got)
 	}
 }

@@ -1,4 +1,4 @@
-package controller
+package apihealth
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 )
 
 func TestAPIHealthParksAndWakes(t *testing.T) {
-	h := NewAPIHealth()
+	h := New()
 	now := time.Unix(1000, 0)
 	h.now = func() time.Time { return now }
 	var fail bool
@@ -30,7 +30,7 @@ func TestAPIHealthParksAndWakes(t *testing.T) {
 		}
 	}
 
-	if ok, _ := h.admit("a"); !ok {
+	if ok, _ := h.Admit("a"); !ok {
 		t.Fatal("parked while the server answers")
 	}
 	fail = true
@@ -38,17 +38,17 @@ func TestAPIHealthParksAndWakes(t *testing.T) {
 	if !h.Down() {
 		t.Fatal("a refused connection does not mark the server down")
 	}
-	if ok, wait := h.admit("a"); ok || wait <= 0 {
+	if ok, wait := h.Admit("a"); ok || wait <= 0 {
 		t.Fatalf("admit while down = %v, %s; want parked with a wait", ok, wait)
 	}
-	if ok, _ := h.admit("b"); ok {
+	if ok, _ := h.Admit("b"); ok {
 		t.Fatal("b admitted before the probe is due")
 	}
 	now = now.Add(probeInterval)
-	if ok, _ := h.admit("c"); !ok {
+	if ok, _ := h.Admit("c"); !ok {
 		t.Fatal("no probe let through once due")
 	}
-	if ok, _ := h.admit("d"); ok {
+	if ok, _ := h.Admit("d"); ok {
 		t.Fatal("two probes in one interval")
 	}
 
@@ -66,7 +66,7 @@ func TestAPIHealthParksAndWakes(t *testing.T) {
 			t.Errorf("parked %s not woken; woken: %v", name, woken)
 		}
 	}
-	if ok, _ := h.admit("a"); !ok {
+	if ok, _ := h.Admit("a"); !ok {
 		t.Fatal("parked after recovery")
 	}
 	if len(h.recovered) != 1 {
@@ -85,7 +85,7 @@ func TestAPIHealthParksAndWakes(t *testing.T) {
 }
 
 func TestAPIHealthIgnoresCallerDeadline(t *testing.T) {
-	h := NewAPIHealth()
+	h := New()
 	rt := h.Wrap(roundTripperFunc(func(req *http.Request) (*http.Response, error) {
 		return nil, req.Context().Err()
 	}))

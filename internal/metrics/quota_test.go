@@ -1,39 +1,13 @@
-package controller
+package metrics
 
 import (
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 )
-
-func TestCorrectionLimiter(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := newCorrectionLimiter(3, 10*time.Second)
-	l.now = func() time.Time { return now }
-	for i := range 3 {
-		if ok, _ := l.allow("a"); !ok {
-			t.Fatalf("correction %d within the burst refused", i)
-		}
-	}
-	ok, wait := l.allow("a")
-	if ok || wait != 10*time.Second {
-		t.Fatalf("after the burst: ok=%v wait=%v, want refused for 10s", ok, wait)
-	}
-	if ok, _ := l.allow("b"); !ok {
-		t.Fatal("another object has its own bucket")
-	}
-	now = now.Add(10 * time.Second)
-	if ok, _ := l.allow("a"); !ok {
-		t.Fatal("a token is due after one interval")
-	}
-	if ok, _ := l.allow("a"); ok {
-		t.Fatal("only one token refilled")
-	}
-}
 
 func TestSumQuotas(t *testing.T) {
 	q := func(tenant, ns string, hard, used string) corev1.ResourceQuota {

@@ -1,4 +1,7 @@
-package controller
+// Package apihealth knows whether the API server answers, from every
+// response and transport error the operator's client sees, and parks
+// reconciles while it does not.
+package apihealth
 
 import (
 	"net/http"
@@ -12,7 +15,7 @@ import (
 	"github.com/tenantry/tenantry/internal/apierr"
 )
 
-// APIHealth knows whether the API server answers, from every response and
+// Monitor knows whether the API server answers, from every response and
 // transport error the operator's client sees (reconciles, informers, leader
 // election). While it does not, reconciles are parked instead of retried
 // one by one — with a thousand Tenants, per-item backoff alone would still
@@ -21,7 +24,7 @@ import (
 // wakes every parked Tenant at once, so recovery does not wait for backoff
 // that grew during the outage, and every other Tenant too (listed from the
 // API server), so it does not wait for informers to relist either.
-type APIHealth struct {
+type Monitor struct {
 	mu        sync.Mutex
 	down      bool
 	downSince time.Time
@@ -37,9 +40,9 @@ type APIHealth struct {
 // probeInterval is how often a parked operator lets one reconcile through.
 const probeInterval = 5 * time.Second
 
-// NewAPIHealth returns a tracker that believes the server is up.
-func NewAPIHealth() *APIHealth {
-	return &APIHealth{
+// New returns a monitor that believes the server is up.
+func New() *Monitor {
+	return &Monitor{
 		parked:    map[string]struct{}{},
 		wake:      make(chan event.TypedGenericEvent[*tenantryv1alpha1.Tenant], 1024),
 		recovered: make(chan struct{}, 1),
@@ -49,7 +52,7 @@ func NewAPIHealth() *APIHealth {
 
 // Wrap observes a client transport: any HTTP response means the server is
 // up; a connection-level error means it may be down.
-func (h *APIHealth) Wrap(rt http.RoundTripper) http.RoundTripper {
+func (h *Monitor) Wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
 		resp, err := rt.RoundTrip(req)
 		switch {
@@ -66,7 +69,7 @@ type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
-func (h *APIHealth) unreachable() {
+func (h *Monitor) unreachable() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.down {
@@ -75,7 +78,7 @@ func (h *APIHealth) unreachable() {
 	}
 }
 
-func (h *APIHealth) up() {
+func (h *Monitor) up() {
 	h.mu.Lock()
 	if !h.down {
 		h.mu.Unlock()
@@ -90,7 +93,7 @@ func (h *APIHealth) up() {
 	h.mu.Unlock()
 	for name := range parked {
 		select {
-		case h.wake <- wakeEvent(name):
+		case h.wake <- WakeEvent(name):
 		default: // full: its own requeue brings it back
 		}
 	}
@@ -103,14 +106,15 @@ func (h *APIHealth) up() {
 	}
 }
 
-func wakeEvent(name string) event.TypedGenericEvent[*tenantryv1alpha1.Tenant] {
+// WakeEvent is the event that wakes the named Tenant.
+func WakeEvent(name string) event.TypedGenericEvent[*tenantryv1alpha1.Tenant] {
 	return event.TypedGenericEvent[*tenantryv1alpha1.Tenant]{Object: &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}}}
 }
 
-// admit says whether a reconcile of the Tenant may talk to the API server
+// Admit says whether a reconcile of the Tenant may talk to the API server
 // now. When not, the Tenant is parked and wait says when to look again
 // (it is also woken when the server answers).
-func (h *APIHealth) admit(name string) (ok bool, wait time.Duration) {
+func (h *Monitor) Admit(name string) (ok bool, wait time.Duration) {
 	if h == nil {
 		return true, 0
 	}
@@ -129,8 +133,15 @@ func (h *APIHealth) admit(name string) (ok bool, wait time.Duration) {
 }
 
 // Down says whether the API server is believed unreachable.
-func (h *APIHealth) Down() bool {
+func (h *Monitor) Down() bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.down
 }
+
+// Wake is the channel of events that wake parked Tenants (a watch source).
+func (h *Monitor) Wake() chan event.TypedGenericEvent[*tenantryv1alpha1.Tenant] { return h.wake }
+
+// Recovered signals the end of an outage long enough for watches to have
+// missed events.
+func (h *Monitor) Recovered() <-chan struct{} { return h.recovered }

@@ -1,11 +1,11 @@
-package controller
+package cache
 
 import (
 	"hash/maphash"
 	"sync"
 )
 
-// verifiedObjects remembers which version of each managed object was last
+// Verified remembers which version of each managed object was last
 // found (or made) equal to the desired state, and from which inputs that
 // desired state was rendered: the hash of the Tenant's effective spec, plus,
 // for the per-tenant ClusterRole, the Active namespaces (plan.Mark). The
@@ -19,7 +19,7 @@ import (
 // the inputs, so that thousands of tenants' marks take a few hundred
 // kilobytes. A collision of keys is harmless (two objects never share a
 // resourceVersion); one of versions would need a 2^-64 chance.
-type verifiedObjects struct {
+type Verified struct {
 	mu sync.Mutex
 	// byTenant: tenant name -> hash of the object key -> hash of version and inputs.
 	byTenant map[string]map[uint64]uint64
@@ -33,22 +33,22 @@ func markOf(resourceVersion, inputs string) uint64 {
 
 func keyOf(key string) uint64 { return maphash.String(verifiedSeed, key) }
 
-// lookup is the planner's view of a Tenant's marks.
-func (v *verifiedObjects) lookup(tenant string) func(key, rv, inputs string) bool {
-	return func(key, rv, inputs string) bool { return v.inSync(tenant, key, rv, inputs) }
+// Lookup is the planner's view of a Tenant's marks.
+func (v *Verified) Lookup(tenant string) func(key, rv, inputs string) bool {
+	return func(key, rv, inputs string) bool { return v.InSync(tenant, key, rv, inputs) }
 }
 
 // inSync: version rv of the object at key was verified for the same inputs.
-func (v *verifiedObjects) inSync(tenant, key, rv, inputs string) bool {
+func (v *Verified) InSync(tenant, key, rv, inputs string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	m, ok := v.byTenant[tenant][keyOf(key)]
 	return ok && m == markOf(rv, inputs)
 }
 
-// mark records that version rv of the object at key matches the desired
+// Mark records that version rv of the object at key matches the desired
 // state of inputs.
-func (v *verifiedObjects) mark(tenant, key, rv, inputs string) {
+func (v *Verified) Mark(tenant, key, rv, inputs string) {
 	if rv == "" {
 		return
 	}
@@ -65,9 +65,17 @@ func (v *verifiedObjects) mark(tenant, key, rv, inputs string) {
 	objs[keyOf(key)] = markOf(rv, inputs)
 }
 
-// forget drops a Tenant's marks.
-func (v *verifiedObjects) forget(tenant string) {
+// Forget drops a Tenant's marks.
+func (v *Verified) Forget(tenant string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	delete(v.byTenant, tenant)
+}
+
+// Remembers says whether any mark of tenant is kept.
+func (v *Verified) Remembers(tenant string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	_, ok := v.byTenant[tenant]
+	return ok
 }

@@ -1,16 +1,16 @@
-package controller
+package cache
 
 import "testing"
 
 func TestVerifiedMarks(t *testing.T) {
 	const quota, role = "ResourceQuota/v-prod/tenantry-compute", "ClusterRole/tenantry:tenant:v"
-	var v verifiedObjects
-	if v.inSync("v", quota, "10", "h1") {
+	var v Verified
+	if v.InSync("v", quota, "10", "h1") {
 		t.Fatal("nothing marked yet")
 	}
-	v.mark("v", quota, "10", "h1")
-	v.mark("v", role, "11", "h1/v-prod")
-	inSync := v.lookup("v")
+	v.Mark("v", quota, "10", "h1")
+	v.Mark("v", role, "11", "h1/v-prod")
+	inSync := v.Lookup("v")
 	for _, c := range []struct {
 		name, key, rv, inputs string
 		want                  bool
@@ -26,15 +26,18 @@ func TestVerifiedMarks(t *testing.T) {
 			t.Errorf("%s: inSync = %v, want %v", c.name, got, c.want)
 		}
 	}
-	if v.inSync("w", quota, "10", "h1") {
+	if v.InSync("w", quota, "10", "h1") {
 		t.Fatal("marks are per tenant")
 	}
-	v.mark("v", quota, "", "h1") // an apply whose response carried no version marks nothing
-	if !v.inSync("v", quota, "10", "h1") {
+	v.Mark("v", quota, "", "h1") // an apply whose response carried no version marks nothing
+	if !v.InSync("v", quota, "10", "h1") {
 		t.Fatal("an empty version replaced a mark")
 	}
-	v.forget("v")
-	if v.inSync("v", quota, "10", "h1") {
+	if !v.Remembers("v") || v.Remembers("w") {
+		t.Fatal("Remembers")
+	}
+	v.Forget("v")
+	if v.Remembers("v") || v.InSync("v", quota, "10", "h1") {
 		t.Fatal("forget kept the marks")
 	}
 }

@@ -1,16 +1,17 @@
-package controller
+// Package ratelimit bounds how often one object is corrected.
+package ratelimit
 
 import (
 	"sync"
 	"time"
 )
 
-// correctionLimiter bounds how often one object is corrected (and how many
+// Corrections bounds how often one object is corrected (and how many
 // events are emitted for it), so that a script rewriting an object in a loop
 // cannot make the operator hot-loop against it. Each object has a token
 // bucket: burst corrections at once, then one per interval. A throttled
 // correction is retried when the next token is due.
-type correctionLimiter struct {
+type Corrections struct {
 	burst    float64
 	interval time.Duration
 	now      func() time.Time
@@ -24,13 +25,14 @@ type bucket struct {
 	last   time.Time
 }
 
-func newCorrectionLimiter(burst int, interval time.Duration) *correctionLimiter {
-	return &correctionLimiter{burst: float64(burst), interval: interval, now: time.Now, buckets: map[string]*bucket{}}
+// New returns a limiter of burst corrections at once, then one per interval.
+func New(burst int, interval time.Duration) *Corrections {
+	return &Corrections{burst: float64(burst), interval: interval, now: time.Now, buckets: map[string]*bucket{}}
 }
 
 // allow takes a token for key. When none is left it returns false and how
 // long until one is.
-func (l *correctionLimiter) allow(key string) (bool, time.Duration) {
+func (l *Corrections) Allow(key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -51,7 +53,7 @@ func (l *correctionLimiter) allow(key string) (bool, time.Duration) {
 
 // sweep drops buckets that have refilled, so memory follows recent drift,
 // not every object ever corrected.
-func (l *correctionLimiter) sweep(now time.Time) {
+func (l *Corrections) sweep(now time.Time) {
 	if len(l.buckets) < 1024 {
 		return
 	}
