@@ -68,8 +68,8 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, 30*time.Second),
 			// The classic queue: with controller-runtime's priority queue the
 			// Tenants woken after an API server outage waited behind the
-			// relists' events, and recovery never took less than 43 s; with
-			// this one it takes 6 s (docs/reliability.md).
+			// relists' events, and recovery took several times longer
+			// (measured in docs/reliability.md).
 			UsePriorityQueue: ptr.To(false),
 		})
 	// Children reach their Tenant through its label, not their owner
