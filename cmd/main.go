@@ -154,6 +154,10 @@ func main() {
 		log.Error(err, "Unable to set up Tenant controller")
 		os.Exit(1)
 	}
+	if err := (&controller.TenantClassReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		log.Error(err, "Unable to set up TenantClass controller")
+		os.Exit(1)
+	}
 	metrics.Registry.MustRegister(&tmetrics.QuotaCollector{Reader: mgr.GetCache()})
 	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))

@@ -10,6 +10,8 @@ const (
 	ManagedByValue = "tenantry"
 	// Finalizer guards a Tenant until its namespaces are released or deleted.
 	Finalizer = "tenantry.io/finalizer"
+	// ClassFinalizer keeps a TenantClass while any Tenant names it.
+	ClassFinalizer = "tenantry.io/class-in-use"
 	// FieldManager is the server-side apply field manager of every write.
 	FieldManager = "tenantry"
 	// TenantUIDAnnotation on a namespace names the UID of the Tenant that
@@ -74,6 +76,12 @@ const (
 	// (a quota, limit range or network policy its own validation rejects);
 	// nothing of the new spec was applied.
 	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonClassNotFound: spec.class names a TenantClass that does not
+	// exist; nothing is applied or changed until it does.
+	ReasonClassNotFound = "ClassNotFound"
+	// ReasonClassConstraintViolated: the Tenant crosses a constraint of its
+	// class; nothing is applied or changed. The message names the field.
+	ReasonClassConstraintViolated = "ClassConstraintViolated"
 )
 
 // Reasons of the Drifted condition.

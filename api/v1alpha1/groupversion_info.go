@@ -22,7 +22,7 @@ var (
 )
 
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &Tenant{}, &TenantList{})
+	s.AddKnownTypes(GroupVersion, &Tenant{}, &TenantList{}, &TenantClass{}, &TenantClassList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

@@ -77,23 +77,31 @@ type TenantSpec struct {
 	// spec.namespaces or the Tenant is deleted. Retain (default) keeps the
 	// namespace and its content and removes only Tenantry's objects and marks;
 	// Delete deletes the namespace.
+	// Defaults to the class's, else Retain.
 	// +optional
-	// +kubebuilder:default=Retain
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 
 	// adoptionPolicy says whether an existing namespace without a tenant label
 	// may be adopted. Never (default) reports it as a conflict; IfUnowned adopts
 	// it. A namespace of another tenant is never taken over.
+	// Defaults to the class's, else Never.
 	// +optional
-	// +kubebuilder:default=Never
 	AdoptionPolicy AdoptionPolicy `json:"adoptionPolicy,omitempty"`
 
 	// driftPolicy says what happens when someone changes or deletes an object
 	// Tenantry manages. Correct (default) restores it at once; Report leaves it
 	// and reports it in status. Drift is reported in both cases.
+	// Defaults to the class's, else Correct.
 	// +optional
-	// +kubebuilder:default=Correct
 	DriftPolicy DriftPolicy `json:"driftPolicy,omitempty"`
+
+	// class names the TenantClass whose defaults this Tenant inherits and
+	// whose constraints bound it. Fields the Tenant sets win over the
+	// class's defaults.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	Class string `json:"class,omitempty"`
 }
 
 // TenantNamespace is one namespace of the tenant.
@@ -292,9 +300,9 @@ const (
 type TenantNetworkPolicy struct {
 	// isolation is the preset for NetworkPolicy tenantry-isolation: Tenant
 	// (default) allows ingress from the tenant's namespaces, Namespace only from
-	// the same namespace, None creates no isolation policy.
+	// the same namespace, None creates no isolation policy. Defaults to the
+	// class's, else Tenant.
 	// +optional
-	// +kubebuilder:default=Tenant
 	Isolation NetworkIsolation `json:"isolation,omitempty"`
 
 	// allowIngressFrom are extra peers allowed in by the isolation policy,
@@ -435,6 +443,11 @@ type TenantStatus struct {
 	// when a reconcile pass succeeded.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// classGeneration is the generation of spec.class that the last
+	// successful pass applied; Ready requires it to be the class's current one.
+	// +optional
+	ClassGeneration int64 `json:"classGeneration,omitempty"`
 
 	// conditions: Ready, Drifted, and Reconciling/Stalled while they are True.
 	// +optional

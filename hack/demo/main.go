@@ -78,6 +78,20 @@ func run() error {
 	show(ctx, c, "get", "namespaces", "-l", "tenantry.io/tenant", "-L", "tenantry.io/tenant,pod-security.kubernetes.io/enforce")
 	show(ctx, c, "get", "resourcequotas,limitranges,rolebindings,networkpolicies", "-A", "-l", "tenantry.io/tenant")
 
+	step("Tiers: TenantClasses gold and standard; team-b and team-c inherit from them")
+	show(ctx, c, "get", "tenantclasses")
+	show(ctx, c, "get", "resourcequota", "tenantry-compute", "-n", "team-b-dev", "-o", "jsonpath=team-b-dev requests.cpu: {.spec.hard.requests\\.cpu}{\"\\n\"}")
+	fmt.Println("\nRaising the gold tier's compute quota once reaches every gold Tenant:")
+	if _, err := c.Kubectl(ctx, "patch", "tenantclass", "gold", "--type=json",
+		"-p", `[{"op":"replace","path":"/spec/defaults/resourceQuotas/0/hard/requests.cpu","value":"24"}]`); err != nil {
+		return err
+	}
+	if err := waitRolledOut(ctx, c, "gold"); err != nil {
+		return err
+	}
+	show(ctx, c, "get", "tenantclass", "gold")
+	show(ctx, c, "get", "resourcequota", "tenantry-compute", "-n", "team-b-dev", "-o", "jsonpath=team-b-dev requests.cpu: {.spec.hard.requests\\.cpu}{\"\\n\"}")
+
 	step("Drift walk-through: deleting NetworkPolicy tenantry-isolation in team-a-dev")
 	elapsed, err := deleteAndWatchRestore(ctx, c)
 	if err != nil {
@@ -186,6 +200,21 @@ func show(ctx context.Context, c *localcluster.Cluster, args ...string) {
 	if err != nil {
 		fmt.Println(err)
 	}
+}
+
+// waitRolledOut waits until a class reports its current generation applied
+// by every member and Ready, as a GitOps tool waiting on it would.
+func waitRolledOut(ctx context.Context, c *localcluster.Cluster, class string) error {
+	gen, err := c.Kubectl(ctx, "get", "tenantclass", class, "-o", "jsonpath={.metadata.generation}")
+	if err != nil {
+		return err
+	}
+	for _, cond := range []string{"--for=jsonpath={.status.observedGeneration}=" + strings.TrimSpace(gen), "--for=condition=Ready"} {
+		if out, err := c.Kubectl(ctx, "wait", cond, "tenantclass/"+class, "--timeout=60s"); err != nil {
+			return fmt.Errorf("class %s did not roll out: %s", class, out)
+		}
+	}
+	return nil
 }
 
 func step(msg string) { fmt.Printf("\n==> %s\n", msg) }

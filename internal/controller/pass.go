@@ -33,9 +33,12 @@ const stalledRetry = time.Minute
 // pass is one reconcile pass: gather → plan → execute → status.
 func (r *TenantReconciler) pass(ctx context.Context, t *tenantryv1alpha1.Tenant) (ctrl.Result, error) {
 	r.useLatestStatus(t)
-	e := effective.Of(t, r.effectiveOptions())
 	ex := r.newExecution(t)
-	p, err := r.planAndExecute(ctx, t, e, ex)
+	e, err := gather.Effective(ctx, r.source(), t, r.effectiveOptions())
+	var p *plan.Plan
+	if err == nil {
+		p, err = r.planAndExecute(ctx, t, e, ex)
+	}
 	if err == nil && len(ex.failed) > 0 {
 		err = apierr.Join(ex.failed)
 	}
@@ -54,7 +57,7 @@ func (r *TenantReconciler) pass(ctx context.Context, t *tenantryv1alpha1.Tenant)
 		// the status as it was, so conditions do not flap with error text.
 		return ctrl.Result{}, err
 	}
-	o := outcomeOf(t, p, ex, err)
+	o := outcomeOf(t, e, p, ex, err)
 	switch statusErr := r.writeStatus(ctx, t, o, ex); {
 	case statusErr == nil:
 	case err != nil:
@@ -104,7 +107,7 @@ func (r *TenantReconciler) planAndExecute(ctx context.Context, t *tenantryv1alph
 }
 
 // outcomeOf is what the pass observed and did, as status reads it.
-func outcomeOf(t *tenantryv1alpha1.Tenant, p *plan.Plan, ex *execution, err error) status.Outcome {
+func outcomeOf(t *tenantryv1alpha1.Tenant, e *effective.Tenant, p *plan.Plan, ex *execution, err error) status.Outcome {
 	o := status.Outcome{
 		Err:       err,
 		Deleting:  !t.DeletionTimestamp.IsZero(),
@@ -114,6 +117,7 @@ func outcomeOf(t *tenantryv1alpha1.Tenant, p *plan.Plan, ex *execution, err erro
 	if p == nil {
 		return o
 	}
+	o.ClassGeneration = e.ClassGeneration
 	o.Halted, o.Stalled, o.Progressing, o.Conflicts = p.Halted, p.Stalled, p.Progressing, p.Conflicts
 	o.Managed = p.InPlace + ex.managed
 	for _, ns := range p.Namespaces {
@@ -151,15 +155,8 @@ func (r *TenantReconciler) writeStatus(ctx context.Context, t *tenantryv1alpha1.
 		return nil
 	}
 	st.Conditions = status.OwnedConditions(st.Conditions)
-	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&st)
+	rvText, err := applyStatus(ctx, r.Client, "Tenant", t.Name, &st)
 	if err != nil {
-		return err
-	}
-	u := &unstructured.Unstructured{Object: map[string]any{"status": content}}
-	u.SetGroupVersionKind(tenantryv1alpha1.GroupVersion.WithKind("Tenant"))
-	u.SetName(t.Name)
-	if err := r.Client.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
-		client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership); err != nil {
 		return err
 	}
 	ex.writes++
@@ -168,7 +165,7 @@ func (r *TenantReconciler) writeStatus(ctx context.Context, t *tenantryv1alpha1.
 			r.Recorder.Eventf(t, nil, e.EventType, e.Reason, "Reconcile", "%s", e.Note)
 		}
 	}
-	if rv, err := strconv.ParseUint(u.GetResourceVersion(), 10, 64); err == nil {
+	if rv, err := strconv.ParseUint(rvText, 10, 64); err == nil {
 		r.written.Store(t.Name, writtenStatus{resourceVersion: rv, status: st})
 	}
 	return nil
@@ -183,4 +180,19 @@ func recordTenantMetrics(tenant string, st tenantryv1alpha1.TenantStatus) {
 	}
 	metrics.TenantReady.WithLabelValues(tenant).Set(ready)
 	metrics.ManagedObjects.WithLabelValues(tenant).Set(float64(st.ManagedObjects))
+}
+
+// applyStatus server-side applies the status of a cluster-scoped Tenantry
+// object as field manager tenantry, and returns the resourceVersion it made.
+func applyStatus(ctx context.Context, c client.Client, kind, name string, st any) (string, error) {
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(st)
+	if err != nil {
+		return "", err
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"status": content}}
+	u.SetGroupVersionKind(tenantryv1alpha1.GroupVersion.WithKind(kind))
+	u.SetName(name)
+	err = c.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
+		client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership)
+	return u.GetResourceVersion(), err
 }

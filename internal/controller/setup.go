@@ -55,11 +55,24 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	}); err != nil {
 		return fmt.Errorf("index tenants by namespace: %w", err)
 	}
+	// The TenantClass controller uses this index too.
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &tenantryv1alpha1.Tenant{}, indexSpecClass, func(o client.Object) []string {
+		if class := o.(*tenantryv1alpha1.Tenant).Spec.Class; class != "" {
+			return []string{class}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("index tenants by class: %w", err)
+	}
 
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("tenant").
 		For(&tenantryv1alpha1.Tenant{}, builder.WithPredicates(tenantChanged)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForNamespace)).
+		// A class's new spec, its creation (un-stalling ClassNotFound) or
+		// deletion reaches every member.
+		Watches(&tenantryv1alpha1.TenantClass{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfClass),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: max(1, r.Config.MaxConcurrentReconciles),
 			// Per-Tenant retry backoff, capped at 30 s rather than the
@@ -126,6 +139,20 @@ func (r *TenantReconciler) tenantsForNamespace(ctx context.Context, obj client.O
 		if t.Name != obj.GetLabels()[tenantryv1alpha1.TenantLabel] {
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: t.Name}})
 		}
+	}
+	return reqs
+}
+
+// tenantsOfClass maps a TenantClass event to the Tenants naming it.
+func (r *TenantReconciler) tenantsOfClass(ctx context.Context, obj client.Object) []reconcile.Request {
+	var tenants tenantryv1alpha1.TenantList
+	if err := r.Client.List(ctx, &tenants, client.MatchingFields{indexSpecClass: obj.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "Listing Tenants by class", "class", obj.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(tenants.Items))
+	for _, t := range tenants.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: t.Name}})
 	}
 	return reqs
 }

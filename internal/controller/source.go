@@ -27,7 +27,10 @@ const preflightNamespace = "default"
 // of slim copies, and the API server for what the cache cannot show.
 type cacheSource struct{ r *TenantReconciler }
 
-var _ gather.Source = cacheSource{}
+var (
+	_ gather.Source      = cacheSource{}
+	_ gather.ClassSource = cacheSource{}
+)
 
 func (r *TenantReconciler) source() cacheSource { return cacheSource{r: r} }
 
@@ -56,6 +59,18 @@ func (c cacheSource) Namespace(ctx context.Context, name string) (*corev1.Namesp
 		return nil, false, err
 	}
 	return ns, false, nil
+}
+
+// Class reads a TenantClass from the cache; nil when it does not exist.
+func (c cacheSource) Class(ctx context.Context, name string) (*tenantryv1alpha1.TenantClass, error) {
+	class := &tenantryv1alpha1.TenantClass{}
+	if err := c.r.Client.Get(ctx, client.ObjectKey{Name: name}, class); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return class, nil
 }
 
 // Read reads an object whole from the API server, bypassing the cache.

@@ -94,7 +94,7 @@ func runSuite(m *testing.M) int {
 		panic(fmt.Sprintf("install config/default: %v\n%s", err, out))
 	}
 	out, err = exec.Command(filepath.Join(assets, "kubectl"), "--kubeconfig="+kubectlKC,
-		"wait", "--for=condition=Established", "crd/tenants.tenantry.io").CombinedOutput()
+		"wait", "--for=condition=Established", "crd/tenants.tenantry.io", "crd/tenantclasses.tenantry.io").CombinedOutput()
 	if err != nil {
 		panic(fmt.Sprintf("wait for CRD: %v\n%s", err, out))
 	}
@@ -174,6 +174,7 @@ func startOperatorWith(cfg Config, wrap func(http.RoundTripper) http.RoundTrippe
 		Config:    cfg,
 	}
 	must(r.SetupWithManager(ctx, mgr))
+	must((&TenantClassReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr))
 	o := &runningOperator{cancel: cancel, done: make(chan struct{}), client: mgr.GetClient(), reconciler: r}
 	go func() {
 		defer close(o.done)

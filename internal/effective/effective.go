@@ -29,43 +29,62 @@ type Tenant struct {
 	UID  types.UID
 	// Generation is the Tenant's metadata.generation the spec is from.
 	Generation int64
-	// Spec is the Tenant's spec with defaults resolved: OwnerClusterRole is
-	// never empty when the options name a default.
+	// Spec is the Tenant's spec merged over its class's defaults, with the
+	// built-in defaults resolved: OwnerClusterRole is never empty when the
+	// options name a default.
 	Spec tenantryv1alpha1.TenantSpec
-	// Hash identifies every input: the Tenant's identity, spec and the
-	// options. Two effective specs with one hash render the same objects.
+	// Class is spec.class; ClassFound says whether it exists, and then
+	// ClassGeneration and Constraints are its generation and constraints.
+	Class           string
+	ClassFound      bool
+	ClassGeneration int64
+	Constraints     *tenantryv1alpha1.TenantClassConstraints
+	// Hash identifies every input: the Tenant's identity and spec, its
+	// class's spec, and the options. Two effective specs with one hash
+	// render the same objects.
 	Hash string
 }
 
 // inputs is what Hash is taken over.
 type inputs struct {
-	Name    string                      `json:"name"`
-	UID     types.UID                   `json:"uid"`
-	Spec    tenantryv1alpha1.TenantSpec `json:"spec"`
-	Options Options                     `json:"options"`
+	Name    string                            `json:"name"`
+	UID     types.UID                         `json:"uid"`
+	Spec    tenantryv1alpha1.TenantSpec       `json:"spec"`
+	Class   *tenantryv1alpha1.TenantClassSpec `json:"class,omitempty"`
+	Options Options                           `json:"options"`
 }
 
-// Of returns the effective spec of t under opts.
-func Of(t *tenantryv1alpha1.Tenant, opts Options) *Tenant {
-	spec := *t.Spec.DeepCopy()
-	if spec.OwnerClusterRole == "" {
-		spec.OwnerClusterRole = opts.DefaultOwnerClusterRole
+// Of returns the effective spec of a Tenant that names no class.
+func Of(t *tenantryv1alpha1.Tenant, opts Options) *Tenant { return WithClass(t, nil, opts) }
+
+// WithClass returns the effective spec of t under opts, class being the
+// TenantClass t names (nil when it names none, or the class does not exist).
+func WithClass(t *tenantryv1alpha1.Tenant, class *tenantryv1alpha1.TenantClass, opts Options) *Tenant {
+	e := &Tenant{Name: t.Name, UID: t.UID, Generation: t.Generation, Class: t.Spec.Class}
+	in := inputs{Name: t.Name, UID: t.UID, Spec: t.Spec, Options: opts}
+	if class != nil && t.Spec.Class != "" && class.Name == t.Spec.Class {
+		e.ClassFound, e.ClassGeneration, e.Constraints = true, class.Generation, class.Spec.Constraints
+		e.Spec = Merge(class.Spec.Defaults, t.Spec)
+		in.Class = &class.Spec
+	} else {
+		e.Spec = *t.Spec.DeepCopy()
 	}
-	data, err := json.Marshal(inputs{Name: t.Name, UID: t.UID, Spec: t.Spec, Options: opts})
+	if e.Spec.OwnerClusterRole == "" {
+		e.Spec.OwnerClusterRole = opts.DefaultOwnerClusterRole
+	}
+	data, err := json.Marshal(in)
 	if err != nil {
 		panic(fmt.Sprintf("effective: marshal inputs: %v", err)) // API types always marshal
 	}
 	sum := sha256.Sum256(data)
-	return &Tenant{
-		Name: t.Name, UID: t.UID, Generation: t.Generation, Spec: spec,
-		Hash: hex.EncodeToString(sum[:16]),
-	}
+	e.Hash = hex.EncodeToString(sum[:16])
+	return e
 }
 
 // Observed says whether status reports this effective spec as applied by a
 // successful pass, so that every object it wants should exist already.
 func (e *Tenant) Observed(st tenantryv1alpha1.TenantStatus) bool {
-	return st.ObservedGeneration == e.Generation
+	return st.ObservedGeneration == e.Generation && st.ClassGeneration == e.ClassGeneration
 }
 
 // ClusterRoles lists every ClusterRole the Tenant binds, sorted and unique.

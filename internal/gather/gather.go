@@ -36,6 +36,25 @@ type Source interface {
 	DryRun(ctx context.Context, d render.Object) error
 }
 
+// ClassSource reads TenantClasses.
+type ClassSource interface {
+	// Class returns the named TenantClass, nil when it does not exist.
+	Class(ctx context.Context, name string) (*tenantryv1alpha1.TenantClass, error)
+}
+
+// Effective reads t's class, if it names one, and returns t's effective
+// spec under opts.
+func Effective(ctx context.Context, src ClassSource, t *tenantryv1alpha1.Tenant, opts effective.Options) (*effective.Tenant, error) {
+	var class *tenantryv1alpha1.TenantClass
+	if t.Spec.Class != "" {
+		var err error
+		if class, err = src.Class(ctx, t.Spec.Class); err != nil {
+			return nil, err
+		}
+	}
+	return effective.WithClass(t, class, opts), nil
+}
+
 // Observe gathers what the plan for e starts from: t's status, every
 // namespace it may touch, its labelled objects and, for a spec not yet
 // applied, the API server's verdict on its passthrough content.

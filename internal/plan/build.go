@@ -57,6 +57,11 @@ func newBuilder(e *effective.Tenant, obs *Observed, cfg Config) *builder {
 
 func (b *builder) build() *Plan {
 	if !b.obs.Deleting {
+		if reason, message := classProblem(b.e); reason != "" {
+			b.stall(reason, message)
+			b.p.Halted = true
+			return b.p
+		}
 		if len(b.obs.Preflight) > 0 {
 			// Nothing of a refused spec is applied: no namespace, no object.
 			refusals := slices.Sorted(slices.Values(b.obs.Preflight))

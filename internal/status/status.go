@@ -49,6 +49,9 @@ type Outcome struct {
 	Uncorrected []Finding // drift left in place (Report mode, throttled or failed)
 	NewRecords  []tenantryv1alpha1.DriftRecord
 	Deleting    bool
+	// ClassGeneration is the generation of the Tenant's class the pass
+	// applied (0 for none).
+	ClassGeneration int64
 	// Inventory is the Tenant's namespace inventory after the pass.
 	Inventory []tenantryv1alpha1.InventoryEntry
 	// Conflicts are objects labelled for the Tenant without proof.
@@ -85,6 +88,7 @@ func Compute(prev tenantryv1alpha1.TenantStatus, generation int64, o Outcome, no
 		st.ObservedGeneration = generation
 	}
 	if o.Err == nil && !o.Halted {
+		st.ClassGeneration = o.ClassGeneration
 		st.Namespaces = o.Namespaces
 		st.ManagedObjects = int32(o.Managed)
 		st.NamespaceCount = countActive(o.Namespaces)

@@ -1,0 +1,109 @@
+package effective
+
+import (
+	"maps"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+)
+
+// Merge returns spec over a class's defaults: a field the Tenant sets wins;
+// list items keyed by name (resourceQuotas, roleBindings,
+// networkPolicy.policies) merge by name, the Tenant's item winning; label and
+// annotation maps merge by key; Pod Security modes merge one by one. Other
+// lists are taken whole from whichever sets them, the Tenant first. Pure:
+// neither argument is modified.
+func Merge(defaults tenantryv1alpha1.TenantDefaults, spec tenantryv1alpha1.TenantSpec) tenantryv1alpha1.TenantSpec {
+	d := defaults.DeepCopy()
+	out := *spec.DeepCopy()
+	out.OwnerClusterRole = first(out.OwnerClusterRole, d.OwnerClusterRole)
+	out.RoleBindings = byName(d.RoleBindings, out.RoleBindings, func(b tenantryv1alpha1.TenantRoleBinding) string { return b.Name })
+	out.ResourceQuotas = byName(d.ResourceQuotas, out.ResourceQuotas, func(q tenantryv1alpha1.TenantResourceQuota) string { return q.Name })
+	out.NamespaceMetadata = mergeMetadata(d.NamespaceMetadata, out.NamespaceMetadata)
+	out.PodSecurity = mergePodSecurity(d.PodSecurity, out.PodSecurity)
+	if out.LimitRange == nil {
+		out.LimitRange = d.LimitRange
+	}
+	out.NetworkPolicy = mergeNetworkPolicy(d.NetworkPolicy, out.NetworkPolicy)
+	out.DeletionPolicy = first(out.DeletionPolicy, d.DeletionPolicy)
+	out.AdoptionPolicy = first(out.AdoptionPolicy, d.AdoptionPolicy)
+	out.DriftPolicy = first(out.DriftPolicy, d.DriftPolicy)
+	return out
+}
+
+// first is the Tenant's value when set, else the default.
+func first[T comparable](tenant, def T) T {
+	var zero T
+	if tenant != zero {
+		return tenant
+	}
+	return def
+}
+
+// byName merges two lists keyed by name: the defaults' items in their order,
+// each replaced by the Tenant's item of the same name, then the Tenant's
+// other items in theirs.
+func byName[T any](defaults, tenant []T, name func(T) string) []T {
+	if len(defaults) == 0 {
+		return tenant
+	}
+	own := map[string]T{}
+	for _, item := range tenant {
+		own[name(item)] = item
+	}
+	out := make([]T, 0, len(defaults)+len(tenant))
+	inDefaults := map[string]bool{}
+	for _, item := range defaults {
+		inDefaults[name(item)] = true
+		if mine, ok := own[name(item)]; ok {
+			item = mine
+		}
+		out = append(out, item)
+	}
+	for _, item := range tenant {
+		if !inDefaults[name(item)] {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func mergeMetadata(d, t *tenantryv1alpha1.NamespaceMetadata) *tenantryv1alpha1.NamespaceMetadata {
+	if d == nil || t == nil {
+		return first(t, d)
+	}
+	out := &tenantryv1alpha1.NamespaceMetadata{Labels: maps.Clone(d.Labels), Annotations: maps.Clone(d.Annotations)}
+	if t.Labels != nil && out.Labels == nil {
+		out.Labels = map[string]tenantryv1alpha1.LabelValue{}
+	}
+	maps.Copy(out.Labels, t.Labels)
+	if t.Annotations != nil && out.Annotations == nil {
+		out.Annotations = map[string]string{}
+	}
+	maps.Copy(out.Annotations, t.Annotations)
+	return out
+}
+
+func mergePodSecurity(d, t *tenantryv1alpha1.PodSecurity) *tenantryv1alpha1.PodSecurity {
+	if d == nil || t == nil {
+		return first(t, d)
+	}
+	return &tenantryv1alpha1.PodSecurity{
+		Enforce:        first(t.Enforce, d.Enforce),
+		EnforceVersion: first(t.EnforceVersion, d.EnforceVersion),
+		Audit:          first(t.Audit, d.Audit),
+		Warn:           first(t.Warn, d.Warn),
+	}
+}
+
+func mergeNetworkPolicy(d, t *tenantryv1alpha1.TenantNetworkPolicy) *tenantryv1alpha1.TenantNetworkPolicy {
+	if d == nil || t == nil {
+		return first(t, d)
+	}
+	out := t.DeepCopy()
+	out.Isolation = first(t.Isolation, d.Isolation)
+	if out.AllowIngressFrom == nil {
+		out.AllowIngressFrom = d.AllowIngressFrom
+	}
+	out.Policies = byName(d.Policies, t.Policies, func(p tenantryv1alpha1.TenantExtraNetworkPolicy) string { return p.Name })
+	return out
+}
