@@ -126,6 +126,19 @@ func TestClassDefaultsOverrideAndRollout(t *testing.T) {
 		t.Fatalf("after the change: %s, %s", pods("gold-a-dev"), pods("gold-b-dev"))
 	}
 
+	// A restart after the class change writes nothing: the marks and
+	// fingerprints are those of the class's new generation.
+	operator.stop()
+	before = writes.snapshot()
+	operator = startOperator(Config{ResyncPeriod: time.Second})
+	time.Sleep(3 * time.Second)
+	operator.stop()
+	restartWrites := writes.since(before)
+	operator = startOperator(Config{})
+	if len(restartWrites) != 0 {
+		t.Fatalf("a restart after a class change wrote %v", restartWrites)
+	}
+
 	// A default removed from the class is removed from its members.
 	updateClass(t, "gold", func(c *tenantryv1alpha1.TenantClass) { c.Spec.Defaults.LimitRange = nil })
 	eventuallyAbsent(t, &corev1.LimitRange{}, "gold-a-dev", "tenantry-defaults")
