@@ -55,12 +55,29 @@ func apiServerLoad(ctx context.Context, c *localcluster.Cluster) (apiLoad, error
 		if labels["subresource"] != "" {
 			key += "/" + labels["subresource"]
 		}
+		if labels["dry_run"] != "" {
+			key += dryRunSuffix // stores nothing: the preflight of a new spec
+		}
 		c := load[key]
 		c.count += float64(m.GetHistogram().GetSampleCount())
 		c.seconds += m.GetHistogram().GetSampleSum()
 		load[key] = c
 	}
 	return load, nil
+}
+
+// dryRunSuffix marks the requests of a dry run in an apiLoad key.
+const dryRunSuffix = " (dry run)"
+
+// dryRuns counts the dry-run requests.
+func (l apiLoad) dryRuns() int {
+	n := 0.0
+	for k, c := range l {
+		if strings.HasSuffix(k, dryRunSuffix) {
+			n += c.count
+		}
+	}
+	return int(n)
 }
 
 // since is what was served after before.

@@ -10,7 +10,11 @@
 //     and count its write requests (restart_writes), force a full resync and
 //     count again (resync_writes), delete 100 random children and time their
 //     restoration as seen by a watch (drift p50/p99), and read its peak RSS
-//     and CPU time from /proc.
+//     and CPU time from /proc;
+//   - class rollout: every Tenant is a member of one TenantClass; one change
+//     to it is timed until every Tenant applied it (class_s), against raw
+//     applying exactly the objects it changes on the floor's cluster
+//     (class_floor_s), with the operator's writes counted.
 //
 // Environment: BENCH_TENANTS (default 100) or BENCH_SWEEP=100,300,1000;
 // BENCH_NAMESPACES (3); BENCH_QPS/BENCH_BURST (500/1000);
@@ -97,6 +101,9 @@ func run(ctx context.Context) error {
 			if r.restartWrites != 0 || r.resyncWrites != 0 {
 				return fmt.Errorf("idle writes must be zero: restart_writes=%d resync_writes=%d", r.restartWrites, r.resyncWrites)
 			}
+			if r.classObjectWrites != r.classChanged {
+				return fmt.Errorf("a class rollout must write each changed object once: %d writes for %d changed objects", r.classObjectWrites, r.classChanged)
+			}
 		}
 	}
 	return nil
@@ -113,13 +120,23 @@ type result struct {
 	// What the API server served while the floor applied and while the
 	// operator converged (the Tenants' creation included in both).
 	floorLoad, operatorLoad apiLoad
+	// The class rollout: the objects one class change changes, the time to
+	// apply just those raw (floor) and until every Tenant applied it, and the
+	// operator's writes meanwhile (all, and quota applies).
+	classChanged                   int
+	classFloorS, classS            float64
+	classWrites, classObjectWrites int
+	classDryRuns                   int
 }
+
+func (r result) classRatio() float64 { return r.classS / r.classFloorS }
 
 func (r result) ratio() float64 { return r.convergeS / r.rawS }
 
 func (r result) summary() string {
-	return fmt.Sprintf("bench: tenants=%d namespaces=%d objects=%d raw_s=%.1f converge_s=%.1f ratio=%.2f restart_writes=%d resync_writes=%d drift_p50_ms=%.0f drift_p99_ms=%.0f rss_mb=%.0f cpu_s=%.1f",
-		r.tenants, r.namespaces, r.objects, r.rawS, r.convergeS, r.ratio(), r.restartWrites, r.resyncWrites, r.driftP50, r.driftP99, r.rssMB, r.cpuS)
+	return fmt.Sprintf("bench: tenants=%d namespaces=%d objects=%d raw_s=%.1f converge_s=%.1f ratio=%.2f restart_writes=%d resync_writes=%d drift_p50_ms=%.0f drift_p99_ms=%.0f rss_mb=%.0f cpu_s=%.1f class_changed=%d class_floor_s=%.1f class_s=%.1f class_ratio=%.2f class_object_writes=%d class_writes=%d class_dry_runs=%d",
+		r.tenants, r.namespaces, r.objects, r.rawS, r.convergeS, r.ratio(), r.restartWrites, r.resyncWrites, r.driftP50, r.driftP99, r.rssMB, r.cpuS,
+		r.classChanged, r.classFloorS, r.classS, r.classRatio(), r.classObjectWrites, r.classWrites, r.classDryRuns)
 }
 
 func progress(format string, args ...any) {

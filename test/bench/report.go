@@ -22,7 +22,7 @@ func writeReport(path string, p params, results []result) error {
 	fmt.Fprintf(&b, "## Setup\n\n")
 	fmt.Fprintf(&b, "- Machine: %d CPUs (%s/%s), %s; the control plane, the operator and this program share it.\n", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, memTotal())
 	fmt.Fprintf(&b, "- Kubernetes v1.37.2 (etcd v3.6.16, kube-apiserver, kube-controller-manager built from module source), %s.\n", runtime.Version())
-	fmt.Fprintf(&b, "- Each Tenant: %d namespaces, each with 2 ResourceQuotas, a LimitRange, 2 RoleBindings (owner + auditors), 2 NetworkPolicies (isolation + 1 extra); plus the per-tenant ClusterRole and ClusterRoleBinding.\n", p.namespaces)
+	fmt.Fprintf(&b, "- Each Tenant: %d namespaces, each with 2 ResourceQuotas (one from the Tenants' TenantClass), a LimitRange, 2 RoleBindings (owner + auditors), 2 NetworkPolicies (isolation + 1 extra); plus the per-tenant ClusterRole and ClusterRoleBinding.\n", p.namespaces)
 	fmt.Fprintf(&b, "- Client limits for both the floor and the operator: QPS %d, burst %d, concurrency %d (`--max-concurrent-reconciles`). Otherwise the operator runs with a default install's flags, as its ServiceAccount, with `config/default` (RBAC and the admission policy) installed.\n", p.qps, p.burst, p.concurrency)
 	fmt.Fprintf(&b, "- **raw_s** (the floor): a fresh control plane; create the Tenants and server-side apply exactly the objects Tenantry renders for them (`internal/render`), each Tenant's objects in order, as the operator's ServiceAccount. **converge_s**: another fresh control plane; create the Tenants and wait until all are Ready at their generation.\n")
 	fmt.Fprintf(&b, "- **restart_writes**: write requests (POST/PUT/PATCH/DELETE, from the operator's own `rest_client_requests_total`) of a restarted operator's start-up pass over every Tenant; **resync_writes**: of one full periodic resync after it. **drift**: %d random children deleted one at a time; time until a watch sees each again. **rss_mb**: peak RSS (VmHWM); **cpu_s**: operator CPU time over the run.\n\n", p.drift)
@@ -39,6 +39,11 @@ func writeReport(path string, p params, results []result) error {
 		grow := float64(last.tenants) / float64(first.tenants)
 		fmt.Fprintf(&b, "\nFrom %d to %d tenants (×%.0f): converge_s ×%.1f, raw_s ×%.1f, rss ×%.1f, cpu ×%.1f.\n",
 			first.tenants, last.tenants, grow, last.convergeS/first.convergeS, last.rawS/first.rawS, last.rssMB/first.rssMB, last.cpuS/first.cpuS)
+	}
+	fmt.Fprintf(&b, "\n### Class rollout\n\nEvery Tenant is a member of one TenantClass, which gives it one of its quotas. One change to that quota in the class: **class_floor_s** is the time to server-side apply exactly the objects the change changes (on the floor's cluster, raw); **class_s** the time until every Tenant is Ready with the class's new generation in `status.classGeneration`. **quota applies** must equal the changed objects; **all writes** adds each Tenant's status write (its `classGeneration`) and the class's own status; **dry runs** are the preflight of the new content (they store nothing; concurrent passes each send one until the first answer is remembered).\n\n")
+	fmt.Fprintf(&b, "| tenants | changed objects | class_floor_s | class_s | ratio | quota applies | all writes | dry runs |\n|---|---|---|---|---|---|---|---|\n")
+	for _, r := range results {
+		fmt.Fprintf(&b, "| %d | %d | %.1f | %.1f | %.2f | %d | %d | %d |\n", r.tenants, r.classChanged, r.classFloorS, r.classS, r.classRatio(), r.classObjectWrites, r.classWrites, r.classDryRuns)
 	}
 	writeLoadTable(&b, results[len(results)-1])
 	fmt.Fprintf(&b, "\n![convergence time and RSS against tenants](%s)\n\n", svgName)

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/localcluster"
+)
+
+func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Client, p params, n int, res *result) error {
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(uint64(n), 42))
+	type kindWatch struct {
+		name  string
+		watch func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
+		obj   func() client.Object
+	}
+	kinds := []kindWatch{
+		{"tenantry-compute", cs.CoreV1().ResourceQuotas("").Watch, func() client.Object { return &corev1.ResourceQuota{} }},
+		{"tenantry-defaults", cs.CoreV1().LimitRanges("").Watch, func() client.Object { return &corev1.LimitRange{} }},
+		{"tenantry-owner", cs.RbacV1().RoleBindings("").Watch, func() client.Object { return &rbacv1.RoleBinding{} }},
+		{"tenantry-isolation", cs.NetworkingV1().NetworkPolicies("").Watch, func() client.Object { return &networkingv1.NetworkPolicy{} }},
+	}
+	added := make(chan string, 1024)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, k := range kinds {
+		w, err := k.watch(wctx, metav1.ListOptions{LabelSelector: tenantryv1alpha1.TenantLabel, ResourceVersion: "0"})
+		if err != nil {
+			return err
+		}
+		go func() {
+			for ev := range w.ResultChan() {
+				if ev.Type == watch.Added {
+					if o, ok := ev.Object.(client.Object); ok {
+						added <- o.GetNamespace() + "/" + o.GetName()
+					}
+				}
+			}
+		}()
+	}
+	// Drain the initial ADDED events of existing objects.
+	time.Sleep(2 * time.Second)
+	for len(added) > 0 {
+		<-added
+	}
+	progress("drift: deleting %d random children and timing their restoration", p.drift)
+	var latencies []float64
+	for range p.drift {
+		k := kinds[rng.IntN(len(kinds))]
+		ns := fmt.Sprintf("bench-%04d-%d", rng.IntN(n), rng.IntN(p.namespaces))
+		obj := k.obj()
+		obj.SetNamespace(ns)
+		obj.SetName(k.name)
+		start := time.Now()
+		if err := admin.Delete(ctx, obj); err != nil {
+			return fmt.Errorf("delete %s/%s: %w", ns, k.name, err)
+		}
+		want := ns + "/" + k.name
+		timeout := time.After(30 * time.Second)
+	wait:
+		for {
+			select {
+			case key := <-added:
+				if key == want {
+					break wait
+				}
+			case <-timeout:
+				return fmt.Errorf("%s was not restored within 30 s", want)
+			}
+		}
+		latencies = append(latencies, float64(time.Since(start).Microseconds())/1000)
+		time.Sleep(20 * time.Millisecond)
+	}
+	slices.Sort(latencies)
+	res.driftSamples = len(latencies)
+	res.driftP50 = percentile(latencies, 0.50)
+	res.driftP99 = percentile(latencies, 0.99)
+	progress("drift: p50 %.0f ms, p99 %.0f ms over %d deletions", res.driftP50, res.driftP99, len(latencies))
+	return nil
+}
+
+func percentile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
