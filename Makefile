@@ -68,6 +68,10 @@ verify: ## Fail when generated files (CRD, RBAC, deepcopy, chart copies, API doc
 build: ## Build the manager binary (the same command the Dockerfile runs).
 	CGO_ENABLED=0 go build -trimpath -o bin/manager ./cmd
 
+.PHONY: cli
+cli: ## Build the tenantry command (render and plan; docs/cli.md) into bin/tenantry.
+	go build -o bin/tenantry ./cmd/tenantry
+
 .PHONY: k8s-bins
 k8s-bins: ## Build etcd, kube-apiserver, kube-controller-manager and kubectl from module source.
 	K8S_VERSION=$(K8S_VERSION) K8S_BIN_DIR=$(K8S_BIN_DIR) ./hack/build-k8s-bins.sh

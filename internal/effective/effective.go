@@ -83,8 +83,10 @@ func WithClass(t *tenantryv1alpha1.Tenant, class *tenantryv1alpha1.TenantClass, 
 
 // Observed says whether status reports this effective spec as applied by a
 // successful pass, so that every object it wants should exist already.
+// An empty status (a Tenant never reconciled, or one read from a file) is
+// never observed.
 func (e *Tenant) Observed(st tenantryv1alpha1.TenantStatus) bool {
-	return st.ObservedGeneration == e.Generation && st.ClassGeneration == e.ClassGeneration
+	return st.ObservedGeneration > 0 && st.ObservedGeneration == e.Generation && st.ClassGeneration == e.ClassGeneration
 }
 
 // ClusterRoles lists every ClusterRole the Tenant binds, sorted and unique.

@@ -103,6 +103,10 @@ func TestNewTenantCreatesEverythingInOrder(t *testing.T) {
 	if len(Initial(effective.Of(tn, opts))) != len(want) {
 		t.Fatal("Initial is the new Tenant's plan")
 	}
+	tn.Generation = 0 // as read from a file: still every object, cluster RBAC included
+	if got := Initial(effective.Of(tn, opts)); len(got) != len(want) {
+		t.Fatalf("Initial of a Tenant without a generation: %d objects, want %d", len(got), len(want))
+	}
 }
 
 func TestConvergedTenantNeedsNoWrite(t *testing.T) {
