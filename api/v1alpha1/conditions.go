@@ -74,6 +74,10 @@ const (
 	// (a quota, limit range or network policy its own validation rejects);
 	// nothing of the new spec was applied.
 	ReasonInvalidSpec = "InvalidSpec"
+	// ReasonHostnameConflict: spec.workloads.hostnames overlap those of an
+	// earlier Tenant (older creationTimestamp; on a tie, the smaller name),
+	// which keeps them; the overlapping ones are not granted.
+	ReasonHostnameConflict = "HostnameConflict"
 )
 
 // Reasons of the Drifted condition.
