@@ -1,11 +1,14 @@
 package plan
 
 import (
+	"slices"
+
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 	"github.com/tenantry/tenantry/internal/cache"
 	"github.com/tenantry/tenantry/internal/drift"
+	"github.com/tenantry/tenantry/internal/kinds"
 	"github.com/tenantry/tenantry/internal/render"
 	"github.com/tenantry/tenantry/internal/status"
 )
@@ -86,6 +89,10 @@ func (b *builder) ensure(d render.Object, live client.Object, selected bool, inp
 			a.Why, a.Finding = "spec changed", &f
 		}
 		return act(a, live)
+	case grantChanged(f, live):
+		// Another Tenant took or gave up a hostname: applied whatever the
+		// drift policy, so that two Tenants never serve one hostname.
+		return act(Action{Op: OpApply, Why: "hostnames granted changed", Object: d, Finding: &f, Inputs: inputs, Exists: true}, live)
 	case b.e.Spec.DriftPolicy == tenantryv1alpha1.DriftPolicyReport:
 		b.p.Reports = append(b.p.Reports, Report{Finding: f, Record: !status.AlreadyReported(b.obs.Status, f.Key())})
 		if live != nil {
@@ -111,4 +118,19 @@ func (b *builder) mark(d render.Object, live client.Object, inputs string) {
 
 func isTenants(obj client.Object, tenant string) bool {
 	return obj != nil && obj.GetLabels()[tenantryv1alpha1.TenantLabel] == tenant
+}
+
+// hostnamesField is the namespace annotation of the granted hostnames.
+var hostnamesField = drift.Path{"metadata", "annotations", tenantryv1alpha1.HostnamesAnnotation}.String()
+
+// grantChanged: a namespace differs only in its hostnames annotation, which
+// it has and no one but Tenantry ever wrote: what changed is which
+// hostnames the Tenant holds (an input of the namespace), not the namespace.
+func grantChanged(f drift.Finding, live client.Object) bool {
+	if f.Kind != kinds.Namespace || f.Reason != drift.Modified || live == nil ||
+		!slices.Equal(f.Fields, []string{hostnamesField}) || len(f.Managers) > 0 {
+		return false
+	}
+	_, has := live.GetAnnotations()[tenantryv1alpha1.HostnamesAnnotation]
+	return has
 }
