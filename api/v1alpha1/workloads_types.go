@@ -151,7 +151,7 @@ const (
 type TaintEffect string
 
 // Toleration is a toleration pods may carry, in the shape of a pod's.
-// +kubebuilder:validation:XValidation:rule="!has(self.operator) || self.operator != 'Exists' || !has(self.value) || size(self.value) == 0",message="a toleration with operator Exists matches every value: leave value out"
+// +kubebuilder:validation:XValidation:rule="!has(self.operator) || self.operator != 'Exists' || !has(self.value) || size(self.value) == 0",message="a toleration with operator Exists matches every value: leave value out",fieldPath=".value"
 type Toleration struct {
 	// key of the taint tolerated.
 	// +required
