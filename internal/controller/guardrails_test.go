@@ -140,7 +140,9 @@ func TestHostnameConflictResolvesWhenTheHolderLetsGo(t *testing.T) {
 	}
 
 	start := time.Now()
-	updateTenant(t, first.Name, func(tn *tenantryv1alpha1.Tenant) { tn.Spec.Workloads.Hostnames = []tenantryv1alpha1.Hostname{"first.example.net"} })
+	updateTenant(t, first.Name, func(tn *tenantryv1alpha1.Tenant) {
+		tn.Spec.Workloads.Hostnames = []tenantryv1alpha1.Hostname{"first.example.net"}
+	})
 	waitReady(t, second.Name)
 	g := NewWithT(t)
 	g.Eventually(func() string {

@@ -106,7 +106,9 @@ var _ = Describe("Exposure, storage and network guardrails", Ordered, ContinueOn
 		const policy = "network-policy-guardrails"
 		const ingressHint = " would widen the Tenant isolation of tenant gx: peers may be pods of this namespace, namespaces labelled tenantry.io/tenant: gx or the Tenant's allowIngressFrom"
 		const egressHint = " would widen the Tenant egress of tenant gx: peers may be pods of this namespace, namespaces labelled tenantry.io/tenant: gx, cluster DNS on port 53 or the Tenant's allowEgressTo"
-		sel := func(labels map[string]string) *metav1.LabelSelector { return &metav1.LabelSelector{MatchLabels: labels} }
+		sel := func(labels map[string]string) *metav1.LabelSelector {
+			return &metav1.LabelSelector{MatchLabels: labels}
+		}
 		np := func(name string, in []networkingv1.NetworkPolicyIngressRule, out []networkingv1.NetworkPolicyEgressRule) *networkingv1.NetworkPolicy {
 			return &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 				Spec: networkingv1.NetworkPolicySpec{Ingress: in, Egress: out}}

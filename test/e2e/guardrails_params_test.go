@@ -81,7 +81,9 @@ var _ = Describe("Guardrail parameters and hostnames", Ordered, ContinueOnFailur
 			Workloads:  &tenantryv1alpha1.Workloads{Hostnames: hostnames, IngressClasses: []tenantryv1alpha1.ClassName{"nginx"}},
 		}}
 		Expect(admin.Create(ctx, tn)).To(Succeed())
-		DeferCleanup(func(ctx SpecContext) { _ = admin.Delete(ctx, &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}}) })
+		DeferCleanup(func(ctx SpecContext) {
+			_ = admin.Delete(ctx, &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}})
+		})
 	}
 	stalled := func(ctx SpecContext, name string) *metav1.Condition {
 		var c *metav1.Condition

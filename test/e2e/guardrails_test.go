@@ -33,7 +33,9 @@ var _ = Describe("Workload guardrails", Ordered, ContinueOnFailure, func() {
 		debugRole  = "e2e-gr-debug"
 	)
 	var own client.Client
-	pod := func(name string, mutate func(*corev1.PodSpec)) *corev1.Pod { return guardedPod(tenant, ns, name, mutate) }
+	pod := func(name string, mutate func(*corev1.PodSpec)) *corev1.Pod {
+		return guardedPod(tenant, ns, name, mutate)
+	}
 
 	BeforeAll(func(ctx SpecContext) {
 		DeferCleanup(guardrailClasses(ctx))
