@@ -95,10 +95,11 @@ type Workloads struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !format.qualifiedName().validate(k).hasValue())",message="node selector keys must be qualified names: an optional DNS subdomain prefix and '/', then at most 63 characters of alphanumerics, '-', '_' or '.', beginning and ending with an alphanumeric"
 	NodeSelector map[string]LabelValue `json:"nodeSelector,omitempty"`
 
-	// tolerations pods may carry (besides the cluster's default
-	// node.kubernetes.io/not-ready and unreachable ones). A pod's toleration
-	// is allowed when one of these covers it: same key and effect, and the
-	// same value unless this one is Exists; one without effect covers all.
+	// tolerations pods may carry, besides tolerations of Kubernetes' own
+	// node-condition taints (node.kubernetes.io/ keys, operator Exists, such
+	// as the default not-ready and unreachable ones). A pod's toleration is
+	// allowed when one of these covers it: same key and effect, and the same
+	// value unless this one is Exists; one without effect covers all.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=16
