@@ -215,3 +215,42 @@ func asAnnotations(t *testing.T, o render.Object) map[string]string {
 	}
 	return m.Metadata.Annotations
 }
+
+// A namespace stored by a Tenantry that rendered fewer guardrails (before
+// egress and the isolation annotation) gets them at the first pass, as an
+// update rather than drift, even under driftPolicy Report: guardrails fail
+// closed. Someone else's change to one stays drift.
+func TestGuardrailsAddedByANewerTenantryAreNoDrift(t *testing.T) {
+	tn := tenant("team-dev")
+	tn.Spec.DriftPolicy = tenantryv1alpha1.DriftPolicyReport
+	w := converged(t, tn)
+	stored := w.obs.Namespaces["team-dev"].Object
+	delete(stored.Annotations, tenantryv1alpha1.IsolationAnnotation)
+	stripOwned(t, stored, tenantryv1alpha1.IsolationAnnotation)
+	p := w.plan(tn)
+	if got := summary(p); !slices.Equal(got, []string{"apply Namespace/team-dev"}) || p.Actions[0].Why != "guardrail annotations updated" || len(p.Reports) != 0 {
+		t.Fatalf("actions %v (%+v), reports %v", got, p.Actions, p.Reports)
+	}
+}
+
+// stripOwned removes an annotation from the field set Tenantry's manager owns
+// on a stored object, as the server does when the field goes.
+func stripOwned(t *testing.T, obj *corev1.Namespace, key string) {
+	t.Helper()
+	for i, mf := range obj.ManagedFields {
+		var set map[string]any
+		if err := json.Unmarshal(mf.FieldsV1.Raw, &set); err != nil {
+			t.Fatal(err)
+		}
+		if meta, ok := set["f:metadata"].(map[string]any); ok {
+			if ann, ok := meta["f:annotations"].(map[string]any); ok {
+				delete(ann, "f:"+key)
+			}
+		}
+		raw, err := json.Marshal(set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj.ManagedFields[i].FieldsV1.Raw = raw
+	}
+}

@@ -89,10 +89,14 @@ func (b *builder) ensure(d render.Object, live client.Object, selected bool, inp
 			a.Why, a.Finding = "spec changed", &f
 		}
 		return act(a, live)
-	case grantChanged(f, live):
-		// Another Tenant took or gave up a hostname: applied whatever the
-		// drift policy, so that two Tenants never serve one hostname.
-		return act(Action{Op: OpApply, Why: "hostnames granted changed", Object: d, Finding: &f, Inputs: inputs, Exists: true}, live)
+	case guardrailsRendered(f):
+		// What Tenantry renders there changed, not the namespace: applied
+		// whatever the drift policy, so that guardrails fail closed.
+		why := "guardrail annotations updated"
+		if slices.Equal(f.Fields, []string{hostnamesField}) {
+			why = "hostnames granted changed"
+		}
+		return act(Action{Op: OpApply, Why: why, Object: d, Finding: &f, Inputs: inputs, Exists: true}, live)
 	case b.e.Spec.DriftPolicy == tenantryv1alpha1.DriftPolicyReport:
 		b.p.Reports = append(b.p.Reports, Report{Finding: f, Record: !status.AlreadyReported(b.obs.Status, f.Key())})
 		if live != nil {
@@ -121,16 +125,31 @@ func isTenants(obj client.Object, tenant string) bool {
 }
 
 // hostnamesField is the namespace annotation of the granted hostnames.
-var hostnamesField = drift.Path{"metadata", "annotations", tenantryv1alpha1.HostnamesAnnotation}.String()
+var hostnamesField = annotationField(tenantryv1alpha1.HostnamesAnnotation)
 
-// grantChanged: a namespace differs only in its hostnames annotation, which
-// it has and no one but Tenantry ever wrote: what changed is which
-// hostnames the Tenant holds (an input of the namespace), not the namespace.
-func grantChanged(f drift.Finding, live client.Object) bool {
-	if f.Kind != kinds.Namespace || f.Reason != drift.Modified || live == nil ||
-		!slices.Equal(f.Fields, []string{hostnamesField}) || len(f.Managers) > 0 {
+// guardrailFields are the namespace annotations that carry guardrails.
+var guardrailFields = func() map[string]bool {
+	out := map[string]bool{}
+	for _, key := range render.GuardrailAnnotationKeys {
+		out[annotationField(key)] = true
+	}
+	return out
+}()
+
+func annotationField(key string) string { return drift.Path{"metadata", "annotations", key}.String() }
+
+// guardrailsRendered: a namespace differs only in guardrail annotations no
+// one but Tenantry ever wrote: which hostnames the Tenant holds changed (an
+// input of the namespace), or a Tenantry that renders more guardrails than
+// the one before it took over. Someone else's change to them is drift.
+func guardrailsRendered(f drift.Finding) bool {
+	if f.Kind != kinds.Namespace || f.Reason != drift.Modified || len(f.Fields) == 0 || len(f.Managers) > 0 {
 		return false
 	}
-	_, has := live.GetAnnotations()[tenantryv1alpha1.HostnamesAnnotation]
-	return has
+	for _, field := range f.Fields {
+		if !guardrailFields[field] {
+			return false
+		}
+	}
+	return true
 }

@@ -11,6 +11,17 @@ import (
 	"github.com/tenantry/tenantry/internal/effective"
 )
 
+// GuardrailAnnotationKeys are every annotation GuardrailAnnotations may set.
+var GuardrailAnnotationKeys = []string{
+	tenantryv1alpha1.RegistriesAnnotation, tenantryv1alpha1.ImagePullPolicyAnnotation,
+	tenantryv1alpha1.StorageClassesAnnotation, tenantryv1alpha1.PriorityClassesAnnotation,
+	tenantryv1alpha1.RuntimeClassesAnnotation, tenantryv1alpha1.IngressClassesAnnotation,
+	tenantryv1alpha1.HostnamesAnnotation, tenantryv1alpha1.ServiceTypesAnnotation,
+	tenantryv1alpha1.NodeSelectorAnnotation, tenantryv1alpha1.TolerationsAnnotation,
+	tenantryv1alpha1.IsolationAnnotation, tenantryv1alpha1.EgressAnnotation,
+	tenantryv1alpha1.AllowIngressFromAnnotation, tenantryv1alpha1.AllowEgressToAnnotation,
+}
+
 // GuardrailAnnotations are the tenantry.io/ annotations that carry a
 // Tenant's guardrails to the admission policies on each of its namespaces
 // (config/policies): one fixed set of policies reads them there, whatever

@@ -2,6 +2,7 @@ package render
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -65,6 +66,11 @@ func TestGuardrailAnnotations(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("annotations:\n got %v\nwant %v", got, want)
+	}
+	for key := range got {
+		if !slices.Contains(GuardrailAnnotationKeys, key) {
+			t.Errorf("%s is missing from GuardrailAnnotationKeys", key)
+		}
 	}
 	// They are on the namespace, with the ownership mark.
 	ann := get(asMap(t, Namespace(eff(tn), tn.Spec.Namespaces[0], []string{"*.team-a.example.com"})), "metadata", "annotations").(map[string]any)
