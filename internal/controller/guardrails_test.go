@@ -115,14 +115,14 @@ func TestGuardrailsOnNamespacesAndDrift(t *testing.T) {
 // watch), not at its next stalled retry.
 func TestHostnameConflictResolvesWhenTheHolderLetsGo(t *testing.T) {
 	first := newTenant("host-first", "host-first-a")
-	first.Spec.Workloads = &tenantryv1alpha1.Workloads{Hostnames: []tenantryv1alpha1.Hostname{"shared.example.com"}}
+	first.Spec.Workloads = &tenantryv1alpha1.Workloads{Hostnames: []tenantryv1alpha1.Hostname{"shared.hc.test"}}
 	createTenant(t, first)
 	waitReady(t, first.Name)
 	second := newTenant("host-second", "host-second-a")
-	second.Spec.Workloads = &tenantryv1alpha1.Workloads{Hostnames: []tenantryv1alpha1.Hostname{"*.example.com", "second.example.org"}}
+	second.Spec.Workloads = &tenantryv1alpha1.Workloads{Hostnames: []tenantryv1alpha1.Hostname{"*.hc.test", "second.example.org"}}
 	createTenant(t, second)
 	got := waitCondition(t, second.Name, tenantryv1alpha1.ConditionStalled, metav1.ConditionTrue, tenantryv1alpha1.ReasonHostnameConflict)
-	const msg = "Hostnames held by an earlier Tenant were not granted: *.example.com (tenant host-first has shared.example.com); " +
+	const msg = "Hostnames held by an earlier Tenant were not granted: *.hc.test (tenant host-first has shared.hc.test); " +
 		"Ingresses may not serve them until that Tenant gives them up"
 	if c := condition(got, tenantryv1alpha1.ConditionStalled); c.Message != msg {
 		t.Fatalf("Stalled message = %q", c.Message)
@@ -135,7 +135,7 @@ func TestHostnameConflictResolvesWhenTheHolderLetsGo(t *testing.T) {
 	if v := get(t, &corev1.Namespace{}, "", "host-second-a").Annotations["tenantry.io/hostnames"]; v != "second.example.org" {
 		t.Fatalf("the later Tenant's hostnames annotation = %q", v)
 	}
-	if v := get(t, &corev1.Namespace{}, "", "host-first-a").Annotations["tenantry.io/hostnames"]; v != "shared.example.com" {
+	if v := get(t, &corev1.Namespace{}, "", "host-first-a").Annotations["tenantry.io/hostnames"]; v != "shared.hc.test" {
 		t.Fatalf("the earlier Tenant's hostnames annotation = %q", v)
 	}
 
@@ -147,7 +147,7 @@ func TestHostnameConflictResolvesWhenTheHolderLetsGo(t *testing.T) {
 	g := NewWithT(t)
 	g.Eventually(func() string {
 		return get(t, &corev1.Namespace{}, "", "host-second-a").Annotations["tenantry.io/hostnames"]
-	}, eventually).Should(Equal("*.example.com,second.example.org"))
+	}, eventually).Should(Equal("*.hc.test,second.example.org"))
 	if took := time.Since(start); took > 30*time.Second {
 		t.Fatalf("the later Tenant waited %s for the hostname: the watch did not requeue it", took)
 	}

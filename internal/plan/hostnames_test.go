@@ -239,7 +239,7 @@ func stripOwned(t *testing.T, obj *corev1.Namespace, key string) {
 	t.Helper()
 	for i, mf := range obj.ManagedFields {
 		var set map[string]any
-		if err := json.Unmarshal(mf.FieldsV1.Raw, &set); err != nil {
+		if err := json.Unmarshal(mf.FieldsV1.GetRawBytes(), &set); err != nil {
 			t.Fatal(err)
 		}
 		if meta, ok := set["f:metadata"].(map[string]any); ok {
@@ -251,6 +251,6 @@ func stripOwned(t *testing.T, obj *corev1.Namespace, key string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		obj.ManagedFields[i].FieldsV1.Raw = raw
+		obj.ManagedFields[i].FieldsV1.SetRawBytes(raw)
 	}
 }
