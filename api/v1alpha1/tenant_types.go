@@ -73,6 +73,12 @@ type TenantSpec struct {
 	// +optional
 	NetworkPolicy *TenantNetworkPolicy `json:"networkPolicy,omitempty"`
 
+	// workloads are guardrails on what runs in the tenant's namespaces:
+	// image registries, pull policy, storage, priority, runtime and ingress
+	// classes, hostnames, service types, node selector and tolerations.
+	// +optional
+	Workloads *Workloads `json:"workloads,omitempty"`
+
 	// deletionPolicy says what happens to a namespace when it leaves
 	// spec.namespaces or the Tenant is deleted. Retain (default) keeps the
 	// namespace and its content and removes only Tenantry's objects and marks;
@@ -296,6 +302,20 @@ const (
 	NetworkIsolationNone NetworkIsolation = "None"
 )
 
+// NetworkEgress is an egress preset of the isolation policy.
+// +kubebuilder:validation:Enum=None;Tenant;Namespace
+type NetworkEgress string
+
+// Egress presets.
+const (
+	// NetworkEgressNone leaves egress unrestricted (the default).
+	NetworkEgressNone NetworkEgress = "None"
+	// NetworkEgressTenant allows egress to the tenant's namespaces only.
+	NetworkEgressTenant NetworkEgress = "Tenant"
+	// NetworkEgressNamespace allows egress to the same namespace only.
+	NetworkEgressNamespace NetworkEgress = "Namespace"
+)
+
 // TenantNetworkPolicy configures network isolation.
 type TenantNetworkPolicy struct {
 	// isolation is the preset for NetworkPolicy tenantry-isolation: Tenant
@@ -310,6 +330,22 @@ type TenantNetworkPolicy struct {
 	// +optional
 	// +listType=atomic
 	AllowIngressFrom []networkingv1.NetworkPolicyPeer `json:"allowIngressFrom,omitempty"`
+
+	// egress is the egress preset of NetworkPolicy tenantry-isolation: None
+	// (default) leaves egress open, Tenant allows egress only to the
+	// tenant's namespaces, Namespace only to the same namespace; both allow
+	// cluster DNS (kube-system pods labelled k8s-app: kube-dns, port 53) and
+	// allowEgressTo.
+	// +optional
+	Egress NetworkEgress `json:"egress,omitempty"`
+
+	// allowEgressTo are extra peers the isolation policy lets pods reach
+	// when egress is Tenant or Namespace, such as an egress proxy's
+	// namespace or an ipBlock.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	AllowEgressTo []networkingv1.NetworkPolicyPeer `json:"allowEgressTo,omitempty"`
 
 	// policies are extra NetworkPolicies, each created as tenantry-<name> in
 	// every tenant namespace.

@@ -24,6 +24,7 @@ type TenantClassSpec struct {
 // owners, namespaces and class.
 // +kubebuilder:validation:XValidation:rule="!has(self.roleBindings) || self.roleBindings.all(b, b.name != 'owner')",message="defaults.roleBindings: the name 'owner' is reserved for the owners' binding (tenantry-owner)",fieldPath=".roleBindings"
 // +kubebuilder:validation:XValidation:rule="!has(self.networkPolicy) || !has(self.networkPolicy.policies) || self.networkPolicy.policies.all(p, p.name != 'isolation')",message="defaults.networkPolicy.policies: the name 'isolation' is reserved for the isolation preset (tenantry-isolation)",fieldPath=".networkPolicy.policies"
+// +kubebuilder:validation:XValidation:rule="!has(self.workloads) || !has(self.workloads.hostnames)",message="defaults.workloads.hostnames: hostnames are a Tenant's own (no two Tenants may share one); a class cannot give them",fieldPath=".workloads.hostnames"
 type TenantDefaults struct {
 	// ownerClusterRole is bound to the owners in every tenant namespace.
 	// +optional
@@ -73,6 +74,11 @@ type TenantDefaults struct {
 	// driftPolicy of the members that set none.
 	// +optional
 	DriftPolicy DriftPolicy `json:"driftPolicy,omitempty"`
+
+	// workloads are guardrails the members inherit, list by list (a list a
+	// Tenant sets replaces the class's); hostnames are never a class's.
+	// +optional
+	Workloads *Workloads `json:"workloads,omitempty"`
 }
 
 // TenantClassConstraints are bounds a member Tenant may not cross.

@@ -119,6 +119,10 @@ func run() error {
 		"--clusterrole=admin", "--group=system:authenticated"); err != nil {
 		return err
 	}
+	if err := refused(ctx, c, "a tenant owner running an image from a registry team-a does not allow", nil,
+		"--as=bob", "--as-group=team-a-admins", "-n", "team-a-dev", "run", "web", "--image=docker.io/evil:1", "--restart=Never"); err != nil {
+		return err
+	}
 
 	if exitWhenReady {
 		step("DEMO_EXIT=1: the samples are Ready; exiting")
@@ -135,6 +139,8 @@ Tenantry is running. Try:
   kubectl -n team-a-dev patch resourcequota tenantry-compute --type=merge \
       -p '{"spec":{"hard":{"pods":"99"}}}' --field-manager=intruder   # corrected, attributed to "intruder"
   kubectl --as=bob --as-group=team-a-admins -n team-a-dev delete networkpolicy tenantry-isolation   # denied by policy
+  kubectl --as=bob --as-group=team-a-admins -n team-a-dev run web --image=docker.io/nginx:1   # not an allowed registry
+  kubectl get namespace team-a-dev -o jsonpath='{.metadata.annotations}'   # the guardrails the policies read
 
 Operator log: %s   metrics: %s
 Press Ctrl-C to stop everything.

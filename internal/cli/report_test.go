@@ -48,6 +48,10 @@ func (f fakeSource) Read(_ context.Context, kind, namespace, name string) (clien
 
 func (fakeSource) DryRun(context.Context, render.Object) error { return nil }
 
+func (f fakeSource) Tenants(context.Context, []string) ([]tenantryv1alpha1.Tenant, error) {
+	return nil, nil
+}
+
 func (f fakeSource) Class(_ context.Context, name string) (*tenantryv1alpha1.TenantClass, error) {
 	return f.classes[name], nil
 }

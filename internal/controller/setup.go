@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,13 +23,19 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/effective"
 	"github.com/tenantry/tenantry/internal/kinds"
+	"github.com/tenantry/tenantry/internal/plan"
 	"github.com/tenantry/tenantry/internal/ratelimit"
 )
 
 // indexSpecNamespace indexes Tenants by the namespaces their spec lists.
 // (Managed objects have their own index, by tenant, in internal/cache.)
 const indexSpecNamespace = "spec.namespaces.name"
+
+// indexHostnameParent indexes Tenants by the domains their hostnames sit in
+// (plan.HostnameParent): only hostnames in one domain can overlap.
+const indexHostnameParent = "spec.workloads.hostnames.parent"
 
 // SetupWithManager registers indexes and watches: Tenants, every child kind
 // by its tenant label, and namespaces by label and by the Tenants listing them.
@@ -64,6 +71,9 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	}); err != nil {
 		return fmt.Errorf("index tenants by class: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &tenantryv1alpha1.Tenant{}, indexHostnameParent, hostnameParents); err != nil {
+		return fmt.Errorf("index tenants by hostname: %w", err)
+	}
 
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("tenant").
@@ -73,6 +83,8 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		// deletion reaches every member.
 		Watches(&tenantryv1alpha1.TenantClass{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfClass),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&tenantryv1alpha1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.tenantsSharingHostnames),
+			builder.WithPredicates(hostnamesChanged)).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: max(1, r.Config.MaxConcurrentReconciles),
 			// Per-Tenant retry backoff, capped at 30 s rather than the
@@ -153,6 +165,50 @@ func (r *TenantReconciler) tenantsOfClass(ctx context.Context, obj client.Object
 	reqs := make([]reconcile.Request, 0, len(tenants.Items))
 	for _, t := range tenants.Items {
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: t.Name}})
+	}
+	return reqs
+}
+
+func hostnameParents(o client.Object) []string {
+	var out []string
+	for _, h := range effective.Hostnames(&o.(*tenantryv1alpha1.Tenant).Spec) {
+		if p := plan.HostnameParent(h); !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// hostnamesChanged lets through what can change who holds a hostname: a
+// Tenant with hostnames appearing or going, or its hostnames changing.
+var hostnamesChanged = predicate.Funcs{
+	CreateFunc:  func(e event.CreateEvent) bool { return len(hostnameParents(e.Object)) > 0 },
+	DeleteFunc:  func(e event.DeleteEvent) bool { return len(hostnameParents(e.Object)) > 0 },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return !slices.Equal(effective.Hostnames(&e.ObjectOld.(*tenantryv1alpha1.Tenant).Spec), effective.Hostnames(&e.ObjectNew.(*tenantryv1alpha1.Tenant).Spec))
+	},
+}
+
+// tenantsSharingHostnames maps a Tenant whose hostnames changed (called
+// for the old and the new object) to the other Tenants asking for an
+// overlapping one: which of them holds it may have changed.
+func (r *TenantReconciler) tenantsSharingHostnames(ctx context.Context, obj client.Object) []reconcile.Request {
+	changed := obj.(*tenantryv1alpha1.Tenant)
+	theirs := effective.Hostnames(&changed.Spec)
+	tenants, err := r.source().Tenants(ctx, theirs)
+	if err != nil {
+		logf.FromContext(ctx).Error(err, "Listing Tenants by hostname", "tenant", changed.Name)
+		return nil
+	}
+	var reqs []reconcile.Request
+	for i := range tenants {
+		t := &tenants[i]
+		if t.Name != changed.Name && slices.ContainsFunc(effective.Hostnames(&t.Spec), func(h string) bool {
+			return slices.ContainsFunc(theirs, func(o string) bool { return plan.HostnamesOverlap(h, o) })
+		}) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: t.Name}})
+		}
 	}
 	return reqs
 }

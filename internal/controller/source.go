@@ -16,6 +16,7 @@ import (
 	"github.com/tenantry/tenantry/internal/cache"
 	"github.com/tenantry/tenantry/internal/gather"
 	"github.com/tenantry/tenantry/internal/kinds"
+	"github.com/tenantry/tenantry/internal/plan"
 	"github.com/tenantry/tenantry/internal/render"
 )
 
@@ -83,6 +84,31 @@ func (c cacheSource) Read(ctx context.Context, kind, namespace, name string) (cl
 		return nil, err
 	}
 	return obj, nil
+}
+
+// Tenants are the cached Tenants with a hostname in the same domain as one
+// of hostnames (the index of setup.go): every one that may overlap.
+func (c cacheSource) Tenants(ctx context.Context, hostnames []string) ([]tenantryv1alpha1.Tenant, error) {
+	var out []tenantryv1alpha1.Tenant
+	seen := map[string]bool{}
+	for _, h := range hostnames {
+		parent := plan.HostnameParent(h)
+		if seen["parent/"+parent] {
+			continue
+		}
+		seen["parent/"+parent] = true
+		var list tenantryv1alpha1.TenantList
+		if err := c.r.Client.List(ctx, &list, client.MatchingFields{indexHostnameParent: parent}); err != nil {
+			return nil, err
+		}
+		for _, t := range list.Items {
+			if !seen[t.Name] {
+				seen[t.Name] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out, nil
 }
 
 // DryRun applies d in preflightNamespace without storing it. Content the

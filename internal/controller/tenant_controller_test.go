@@ -20,7 +20,8 @@ import (
 )
 
 // fullTenant has every kind of child: 2 namespaces × (quota, limit range,
-// owner + extra binding, isolation + extra policy) + cluster RBAC = 16 objects.
+// owner + extra binding, isolation + extra policy) + cluster RBAC = 16
+// objects, and every workload guardrail and egress preset on its namespaces.
 func fullTenant(name string) *tenantryv1alpha1.Tenant {
 	tn := newTenant(name, name+"-dev", name+"-prod")
 	tn.Spec.Namespaces[0].Labels = map[string]tenantryv1alpha1.LabelValue{"env": "dev"}
@@ -33,7 +34,11 @@ func fullTenant(name string) *tenantryv1alpha1.Tenant {
 	tn.Spec.LimitRange = &tenantryv1alpha1.TenantLimitRange{Limits: []corev1.LimitRangeItem{{
 		Type: corev1.LimitTypeContainer, Max: corev1.ResourceList{"cpu": resource.MustParse("2")}}}}
 	tn.Spec.NetworkPolicy = &tenantryv1alpha1.TenantNetworkPolicy{Policies: []tenantryv1alpha1.TenantExtraNetworkPolicy{{
-		Name: "deny-egress", Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}}}}}
+		Name: "deny-egress", Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}}}},
+		Egress: tenantryv1alpha1.NetworkEgressTenant,
+		AllowEgressTo: []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{
+			MatchLabels: map[string]string{"kubernetes.io/metadata.name": "egress-proxy"}}}}}
+	tn.Spec.Workloads = guardrails(name)
 	return tn
 }
 

@@ -34,7 +34,7 @@ func TestChanges(t *testing.T) {
 	was := quotaOf(t, corev1.ResourceList{"pods": q("10"), "requests.cpu": q("4"), "limits.cpu": q("8")})
 	tn := testTenant()
 	tn.Spec.Namespaces[0].Labels["env"] = "prod"
-	ns := render.Namespace(effective.Of(tn, testOptions), tn.Spec.Namespaces[0])
+	ns := render.Namespace(effective.Of(tn, testOptions), tn.Spec.Namespaces[0], nil)
 	nsWas := desiredObjects()[kinds.Namespace].obj
 
 	cases := []struct {

@@ -59,7 +59,7 @@ func desiredObjects() map[string]struct {
 			hacked any
 		}{o, field, hacked}
 	}
-	add(render.Namespace(t, t.Spec.Namespaces[0]), Path{"metadata", "labels", "env"}, "prod")
+	add(render.Namespace(t, t.Spec.Namespaces[0], t.Hostnames()), Path{"metadata", "labels", "env"}, "prod")
 	for _, c := range render.Children(t, "team-a-dev", true) {
 		switch c.Kind {
 		case kinds.ResourceQuota:

@@ -40,7 +40,7 @@ func FuzzEvaluate(f *testing.F) {
 			t.Fatal(err)
 		}
 		e := effective.Of(tn, testOptions)
-		objs := append(render.ClusterRBAC(e, e.NamespaceNames()), render.Namespace(e, e.Spec.Namespaces[0]))
+		objs := append(render.ClusterRBAC(e, e.NamespaceNames()), render.Namespace(e, e.Spec.Namespaces[0], e.Hostnames()))
 		objs = append(objs, render.Children(e, e.Spec.Namespaces[0].Name, true)...)
 		op := opSource(ops)
 		d := objs[op.next()%len(objs)]

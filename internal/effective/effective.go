@@ -107,3 +107,18 @@ func (e *Tenant) NamespaceNames() []string {
 	}
 	return out
 }
+
+// Hostnames are the hostnames the spec asks for, in order.
+func (e *Tenant) Hostnames() []string { return Hostnames(&e.Spec) }
+
+// Hostnames are the hostnames a spec asks for (spec.workloads.hostnames).
+func Hostnames(spec *tenantryv1alpha1.TenantSpec) []string {
+	if spec.Workloads == nil {
+		return nil
+	}
+	out := make([]string, len(spec.Workloads.Hostnames))
+	for i, h := range spec.Workloads.Hostnames {
+		out[i] = string(h)
+	}
+	return out
+}

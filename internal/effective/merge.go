@@ -27,6 +27,46 @@ func Merge(defaults tenantryv1alpha1.TenantDefaults, spec tenantryv1alpha1.Tenan
 	out.DeletionPolicy = first(out.DeletionPolicy, d.DeletionPolicy)
 	out.AdoptionPolicy = first(out.AdoptionPolicy, d.AdoptionPolicy)
 	out.DriftPolicy = first(out.DriftPolicy, d.DriftPolicy)
+	out.Workloads = mergeWorkloads(d.Workloads, out.Workloads)
+	return out
+}
+
+// mergeWorkloads takes each guardrail list from the Tenant when it sets it,
+// else from the class; node selector entries merge by key. Hostnames are
+// the Tenant's only: the CRD refuses them in a class.
+func mergeWorkloads(d, t *tenantryv1alpha1.Workloads) *tenantryv1alpha1.Workloads {
+	if d == nil {
+		return t
+	}
+	out := &tenantryv1alpha1.Workloads{}
+	if t != nil {
+		out = t.DeepCopy()
+	}
+	orElse := func(tenant, class []tenantryv1alpha1.ClassName) []tenantryv1alpha1.ClassName {
+		if len(tenant) > 0 {
+			return tenant
+		}
+		return class
+	}
+	if len(out.Registries) == 0 {
+		out.Registries = d.Registries
+	}
+	out.ImagePullPolicy = first(out.ImagePullPolicy, d.ImagePullPolicy)
+	out.StorageClasses = orElse(out.StorageClasses, d.StorageClasses)
+	out.PriorityClasses = orElse(out.PriorityClasses, d.PriorityClasses)
+	out.RuntimeClasses = orElse(out.RuntimeClasses, d.RuntimeClasses)
+	out.IngressClasses = orElse(out.IngressClasses, d.IngressClasses)
+	if len(out.ServiceTypes) == 0 {
+		out.ServiceTypes = d.ServiceTypes
+	}
+	if len(out.Tolerations) == 0 {
+		out.Tolerations = d.Tolerations
+	}
+	if len(d.NodeSelector) > 0 {
+		selector := maps.Clone(d.NodeSelector)
+		maps.Copy(selector, out.NodeSelector)
+		out.NodeSelector = selector
+	}
 	return out
 }
 
@@ -101,8 +141,12 @@ func mergeNetworkPolicy(d, t *tenantryv1alpha1.TenantNetworkPolicy) *tenantryv1a
 	}
 	out := t.DeepCopy()
 	out.Isolation = first(t.Isolation, d.Isolation)
+	out.Egress = first(t.Egress, d.Egress)
 	if out.AllowIngressFrom == nil {
 		out.AllowIngressFrom = d.AllowIngressFrom
+	}
+	if out.AllowEgressTo == nil {
+		out.AllowEgressTo = d.AllowEgressTo
 	}
 	out.Policies = byName(d.Policies, t.Policies, func(p tenantryv1alpha1.TenantExtraNetworkPolicy) string { return p.Name })
 	return out

@@ -160,3 +160,34 @@ func specOf(t *testing.T, data []byte) tenantryv1alpha1.TenantSpec {
 	}
 	return tn.Spec
 }
+
+func TestMergeWorkloadsListByList(t *testing.T) {
+	d := tenantryv1alpha1.TenantDefaults{
+		Workloads: &tenantryv1alpha1.Workloads{
+			Registries:      []tenantryv1alpha1.RegistryPrefix{"ghcr.io/tier/"},
+			PriorityClasses: []tenantryv1alpha1.ClassName{"gold"},
+			NodeSelector:    map[string]tenantryv1alpha1.LabelValue{"pool": "gold", "zone": "a"},
+		},
+		NetworkPolicy: &tenantryv1alpha1.TenantNetworkPolicy{Egress: tenantryv1alpha1.NetworkEgress("Tenant")},
+	}
+	spec := tenantryv1alpha1.TenantSpec{
+		Workloads: &tenantryv1alpha1.Workloads{
+			Registries:   []tenantryv1alpha1.RegistryPrefix{"ghcr.io/team/"},
+			NodeSelector: map[string]tenantryv1alpha1.LabelValue{"zone": "b"},
+			Hostnames:    []tenantryv1alpha1.Hostname{"team.example.com"},
+		},
+		NetworkPolicy: &tenantryv1alpha1.TenantNetworkPolicy{},
+	}
+	got := Merge(d, spec)
+	w := got.Workloads
+	if len(w.Registries) != 1 || w.Registries[0] != "ghcr.io/team/" || len(w.PriorityClasses) != 1 || w.PriorityClasses[0] != "gold" ||
+		w.NodeSelector["pool"] != "gold" || w.NodeSelector["zone"] != "b" || len(w.Hostnames) != 1 {
+		t.Fatalf("workloads: %+v", w)
+	}
+	if got.NetworkPolicy.Egress != "Tenant" {
+		t.Fatalf("egress from the class: %+v", got.NetworkPolicy)
+	}
+	if Merge(tenantryv1alpha1.TenantDefaults{}, spec).Workloads != spec.Workloads && !reflect.DeepEqual(Merge(tenantryv1alpha1.TenantDefaults{}, spec).Workloads, spec.Workloads) {
+		t.Fatal("no class workloads: the Tenant's stay as they are")
+	}
+}

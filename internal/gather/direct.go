@@ -102,6 +102,16 @@ func (d *Direct) Class(ctx context.Context, name string) (*tenantryv1alpha1.Tena
 	return class, nil
 }
 
+// Tenants lists every Tenant: the planner picks those whose hostnames
+// overlap.
+func (d *Direct) Tenants(ctx context.Context, _ []string) ([]tenantryv1alpha1.Tenant, error) {
+	var list tenantryv1alpha1.TenantList
+	if err := d.Client.List(ctx, &list); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
 // Read reads an object whole; nil when absent.
 func (d *Direct) Read(ctx context.Context, kind, namespace, name string) (client.Object, error) {
 	obj := kinds.ByName(kind).New()

@@ -34,6 +34,10 @@ type Source interface {
 	Read(ctx context.Context, kind, namespace, name string) (client.Object, error)
 	// DryRun asks the API server whether it accepts d, storing nothing.
 	DryRun(ctx context.Context, d render.Object) error
+	// Tenants lists the Tenants that may ask for one of hostnames: at least
+	// every Tenant with a hostname overlapping one of them (more, up to
+	// every Tenant, is fine: the planner decides).
+	Tenants(ctx context.Context, hostnames []string) ([]tenantryv1alpha1.Tenant, error)
 }
 
 // ClassSource reads TenantClasses.
@@ -56,8 +60,9 @@ func Effective(ctx context.Context, src ClassSource, t *tenantryv1alpha1.Tenant,
 }
 
 // Observe gathers what the plan for e starts from: t's status, every
-// namespace it may touch, its labelled objects and, for a spec not yet
-// applied, the API server's verdict on its passthrough content.
+// namespace it may touch, its labelled objects, the other Tenants' claims
+// on its hostnames and, for a spec not yet applied, the API server's
+// verdict on its passthrough content.
 func Observe(ctx context.Context, src Source, t *tenantryv1alpha1.Tenant, e *effective.Tenant) (*plan.Observed, error) {
 	obs := &plan.Observed{
 		Status:     t.Status,
@@ -101,6 +106,18 @@ func Observe(ctx context.Context, src Source, t *tenantryv1alpha1.Tenant, e *eff
 		}
 		for _, o := range items {
 			obs.Objects[kinds.Key(k.Name, o.GetNamespace(), o.GetName())] = o
+		}
+	}
+	obs.Created = t.CreationTimestamp
+	if hostnames := e.Hostnames(); len(hostnames) > 0 && !obs.Deleting {
+		tenants, err := src.Tenants(ctx, hostnames)
+		if err != nil {
+			return nil, err
+		}
+		for i := range tenants {
+			if tenants[i].UID != e.UID {
+				obs.HostnameClaims = append(obs.HostnameClaims, plan.ClaimOf(&tenants[i]))
+			}
 		}
 	}
 	if !obs.Deleting && plan.NeedsPreflight(e, t.Status) {

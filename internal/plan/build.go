@@ -30,6 +30,8 @@ type builder struct {
 	bindRoles bool
 	// desired are the keys of every object the plan wants.
 	desired map[string]bool
+	// granted are the Tenant's hostnames no earlier Tenant holds.
+	granted []string
 }
 
 func newBuilder(e *effective.Tenant, obs *Observed, cfg Config) *builder {
@@ -70,6 +72,7 @@ func (b *builder) build() *Plan {
 			return b.p
 		}
 		b.checkClusterRoles()
+		b.hostnames()
 		b.namespaces()
 		for _, ns := range b.p.Active {
 			b.ensureEach(render.Children(b.e, ns, b.bindRoles), b.e.Hash)

@@ -136,7 +136,7 @@ func (b *builder) namespace(spec tenantryv1alpha1.TenantNamespace) (tenantryv1al
 	if !v.manage {
 		return st, v.protected
 	}
-	d := render.Namespace(b.e, spec)
+	d := render.Namespace(b.e, spec, b.granted)
 	if msg, refused := b.obs.Refused[name]; refused {
 		b.desired[d.Key()] = true
 		st.Phase, st.Message = tenantryv1alpha1.NamespacePending, "the API server refused the namespace: "+msg
@@ -149,7 +149,7 @@ func (b *builder) namespace(spec tenantryv1alpha1.TenantNamespace) (tenantryv1al
 	// Read past a cache that lags (a new namespace, informers relisting
 	// after an API server outage), a namespace with our label is still
 	// ours: only a missing label is a relabelling.
-	res := b.ensure(d, live, on.Cached || isTenants(live, b.e.Name), b.e.Hash)
+	res := b.ensure(d, live, on.Cached || isTenants(live, b.e.Name), b.namespaceInputs())
 	if res.pending {
 		return st, false
 	}

@@ -1,11 +1,14 @@
 package plan
 
 import (
+	"slices"
+
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 	"github.com/tenantry/tenantry/internal/cache"
 	"github.com/tenantry/tenantry/internal/drift"
+	"github.com/tenantry/tenantry/internal/kinds"
 	"github.com/tenantry/tenantry/internal/render"
 	"github.com/tenantry/tenantry/internal/status"
 )
@@ -86,6 +89,14 @@ func (b *builder) ensure(d render.Object, live client.Object, selected bool, inp
 			a.Why, a.Finding = "spec changed", &f
 		}
 		return act(a, live)
+	case guardrailsRendered(f):
+		// What Tenantry renders there changed, not the namespace: applied
+		// whatever the drift policy, so that guardrails fail closed.
+		why := "guardrail annotations updated"
+		if slices.Equal(f.Fields, []string{hostnamesField}) {
+			why = "hostnames granted changed"
+		}
+		return act(Action{Op: OpApply, Why: why, Object: d, Finding: &f, Inputs: inputs, Exists: true}, live)
 	case b.e.Spec.DriftPolicy == tenantryv1alpha1.DriftPolicyReport:
 		b.p.Reports = append(b.p.Reports, Report{Finding: f, Record: !status.AlreadyReported(b.obs.Status, f.Key())})
 		if live != nil {
@@ -111,4 +122,34 @@ func (b *builder) mark(d render.Object, live client.Object, inputs string) {
 
 func isTenants(obj client.Object, tenant string) bool {
 	return obj != nil && obj.GetLabels()[tenantryv1alpha1.TenantLabel] == tenant
+}
+
+// hostnamesField is the namespace annotation of the granted hostnames.
+var hostnamesField = annotationField(tenantryv1alpha1.HostnamesAnnotation)
+
+// guardrailFields are the namespace annotations that carry guardrails.
+var guardrailFields = func() map[string]bool {
+	out := map[string]bool{}
+	for _, key := range render.GuardrailAnnotationKeys {
+		out[annotationField(key)] = true
+	}
+	return out
+}()
+
+func annotationField(key string) string { return drift.Path{"metadata", "annotations", key}.String() }
+
+// guardrailsRendered: a namespace differs only in guardrail annotations no
+// one but Tenantry ever wrote: which hostnames the Tenant holds changed (an
+// input of the namespace), or a Tenantry that renders more guardrails than
+// the one before it took over. Someone else's change to them is drift.
+func guardrailsRendered(f drift.Finding) bool {
+	if f.Kind != kinds.Namespace || f.Reason != drift.Modified || len(f.Fields) == 0 || len(f.Managers) > 0 {
+		return false
+	}
+	for _, field := range f.Fields {
+		if !guardrailFields[field] {
+			return false
+		}
+	}
+	return true
 }

@@ -7,6 +7,7 @@ package plan
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -57,6 +58,12 @@ type Observed struct {
 	// Verified reports whether version rv of the object at key was already
 	// found in sync with the desired state of inputs; nil for never.
 	Verified func(key, rv, inputs string) bool
+	// Created is the Tenant's creationTimestamp: of two Tenants asking for
+	// one hostname, the earlier holds it.
+	Created metav1.Time
+	// HostnameClaims are other Tenants' hostnames, at least those of every
+	// Tenant asking for one overlapping this Tenant's (GrantHostnames).
+	HostnameClaims []HostnameClaim
 }
 
 // Namespace is one observed namespace.

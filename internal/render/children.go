@@ -5,6 +5,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
@@ -144,35 +145,67 @@ func subjectsApply(subjects []tenantryv1alpha1.Subject) []*rbacv1ac.SubjectApply
 	return out
 }
 
-// isolationPolicy renders tenantry-isolation for the Tenant or Namespace preset:
-// all ingress is denied except from the tenant's namespaces (or this namespace
-// only) and from allowIngressFrom. Namespaces are selected by labels nobody but
-// Tenantry can set (tenantry.io/tenant) or that the API server sets itself
-// (kubernetes.io/metadata.name).
+// isolationPolicy renders tenantry-isolation from the ingress preset (Tenant
+// or Namespace: all ingress is denied except from the tenant's namespaces,
+// or this namespace only, and allowIngressFrom) and the egress preset (the
+// same for egress, plus cluster DNS, and allowEgressTo). Namespaces are
+// selected by labels nobody but Tenantry can set (tenantry.io/tenant) or
+// that the API server sets itself (kubernetes.io/metadata.name). With both
+// presets None there is no policy; egress None renders what Tenantry
+// rendered before egress existed.
 func isolationPolicy(t *effective.Tenant, namespace string) *Object {
-	isolation := tenantryv1alpha1.NetworkIsolationTenant
-	var extra []networkingv1.NetworkPolicyPeer
-	if np := t.Spec.NetworkPolicy; np != nil {
-		if np.Isolation != "" {
-			isolation = np.Isolation
+	var np tenantryv1alpha1.TenantNetworkPolicy
+	if t.Spec.NetworkPolicy != nil {
+		np = *t.Spec.NetworkPolicy
+	}
+	var spec networkingv1.NetworkPolicySpec
+	if own := ownPeer(t, string(Isolation(t)), namespace); own != nil {
+		spec.PolicyTypes = append(spec.PolicyTypes, networkingv1.PolicyTypeIngress)
+		spec.Ingress = []networkingv1.NetworkPolicyIngressRule{{From: append([]networkingv1.NetworkPolicyPeer{*own}, np.AllowIngressFrom...)}}
+	}
+	if own := ownPeer(t, string(Egress(t)), namespace); own != nil {
+		spec.PolicyTypes = append(spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+		spec.Egress = []networkingv1.NetworkPolicyEgressRule{
+			{To: append([]networkingv1.NetworkPolicyPeer{*own}, np.AllowEgressTo...)},
+			dnsEgress(),
 		}
-		extra = np.AllowIngressFrom
 	}
-	var own networkingv1.NetworkPolicyPeer
-	switch isolation {
-	case tenantryv1alpha1.NetworkIsolationTenant:
-		own.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{tenantryv1alpha1.TenantLabel: t.Name}}
-	case tenantryv1alpha1.NetworkIsolationNamespace:
-		own.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: namespace}}
-	default:
+	if len(spec.PolicyTypes) == 0 {
 		return nil
-	}
-	spec := networkingv1.NetworkPolicySpec{
-		PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress},
-		Ingress:     []networkingv1.NetworkPolicyIngressRule{{From: append([]networkingv1.NetworkPolicyPeer{own}, extra...)}},
 	}
 	o := networkPolicy(t, namespace, IsolationPolicy, spec)
 	return &o
+}
+
+// ownPeer is the peer a preset (Tenant or Namespace) allows; nil for None.
+func ownPeer(t *effective.Tenant, preset, namespace string) *networkingv1.NetworkPolicyPeer {
+	switch preset {
+	case string(tenantryv1alpha1.NetworkIsolationTenant):
+		return &networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{tenantryv1alpha1.TenantLabel: t.Name}}}
+	case string(tenantryv1alpha1.NetworkIsolationNamespace):
+		return &networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: namespace}}}
+	}
+	return nil
+}
+
+// DNS labels: cluster DNS runs in kube-system as pods labelled k8s-app: kube-dns.
+const (
+	dnsNamespace = "kube-system"
+	dnsLabel     = "k8s-app"
+	dnsApp       = "kube-dns"
+)
+
+// dnsEgress allows cluster DNS, UDP and TCP port 53, and nothing else there.
+func dnsEgress() networkingv1.NetworkPolicyEgressRule {
+	port := intstr.FromInt32(53)
+	udp, tcp := corev1.ProtocolUDP, corev1.ProtocolTCP
+	return networkingv1.NetworkPolicyEgressRule{
+		To: []networkingv1.NetworkPolicyPeer{{
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: dnsNamespace}},
+			PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{dnsLabel: dnsApp}},
+		}},
+		Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &port}, {Protocol: &tcp, Port: &port}},
+	}
 }
 
 func networkPolicy(t *effective.Tenant, namespace, name string, spec networkingv1.NetworkPolicySpec) Object {

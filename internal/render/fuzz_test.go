@@ -85,7 +85,7 @@ func CheckRendered(t *effective.Tenant, objs []Object) []string {
 	if t.Spec.LimitRange != nil {
 		perNamespace++
 	}
-	if np := t.Spec.NetworkPolicy; np == nil || np.Isolation != tenantryv1alpha1.NetworkIsolationNone {
+	if Isolation(t) != tenantryv1alpha1.NetworkIsolationNone || Egress(t) != tenantryv1alpha1.NetworkEgressNone {
 		perNamespace++
 	}
 	if np := t.Spec.NetworkPolicy; np != nil {

@@ -72,7 +72,8 @@ func podSecurityLabels(ps tenantryv1alpha1.PodSecurity) map[string]string {
 
 // Namespace renders one tenant namespace. Tenantry owns only the labels and
 // annotations it sets; everything else on the namespace is left to others.
-func Namespace(t *effective.Tenant, ns tenantryv1alpha1.TenantNamespace) Object {
+// hostnames are those granted to the Tenant (GuardrailAnnotations).
+func Namespace(t *effective.Tenant, ns tenantryv1alpha1.TenantNamespace, hostnames []string) Object {
 	var metaLabels map[string]tenantryv1alpha1.LabelValue
 	var metaAnnotations map[string]string
 	if m := t.Spec.NamespaceMetadata; m != nil {
@@ -92,7 +93,7 @@ func Namespace(t *effective.Tenant, ns tenantryv1alpha1.TenantNamespace) Object 
 			delete(annotations, k)
 		}
 	}
-	ac.WithAnnotations(mergeMaps(annotations,
+	ac.WithAnnotations(mergeMaps(annotations, GuardrailAnnotations(t, hostnames),
 		map[string]string{tenantryv1alpha1.TenantUIDAnnotation: string(t.UID)}))
 	return Object{Kind: kinds.Namespace, Name: ns.Name, Apply: ac}
 }

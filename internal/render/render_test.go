@@ -25,7 +25,7 @@ func eff(tn *tenantryv1alpha1.Tenant) *effective.Tenant { return effective.Of(tn
 func all(e *effective.Tenant) []Object {
 	var out []Object
 	for _, ns := range e.Spec.Namespaces {
-		out = append(out, Namespace(e, ns))
+		out = append(out, Namespace(e, ns, e.Hostnames()))
 	}
 	for _, ns := range e.Spec.Namespaces {
 		out = append(out, Children(e, ns.Name, true)...)
@@ -83,7 +83,7 @@ func TestNamespaceLabelsAndAnnotations(t *testing.T) {
 			PSAAudit: "restricted", PSAAuditVersion: "latest",
 			PSAWarn: "restricted", PSAWarnVersion: "latest",
 		},
-		annotations: map[string]any{"tenantry.io/tenant-uid": "uid-1"},
+		annotations: map[string]any{"tenantry.io/tenant-uid": "uid-1", "tenantry.io/isolation": "Tenant"},
 	}, {
 		name: "namespace metadata, per-namespace labels win, marks cannot be overridden",
 		mutate: func(t *tenantryv1alpha1.Tenant) {
@@ -101,7 +101,7 @@ func TestNamespaceLabelsAndAnnotations(t *testing.T) {
 			PSAAudit: "restricted", PSAAuditVersion: "latest",
 			PSAWarn: "restricted", PSAWarnVersion: "latest",
 		},
-		annotations: map[string]any{"a": "1", "b": "ns", "tenantry.io/tenant-uid": "uid-1"},
+		annotations: map[string]any{"a": "1", "b": "ns", "tenantry.io/tenant-uid": "uid-1", "tenantry.io/isolation": "Tenant"},
 	}, {
 		name: "spec pod security, audit and warn follow enforce, per-namespace override wins",
 		mutate: func(t *tenantryv1alpha1.Tenant) {
@@ -114,7 +114,7 @@ func TestNamespaceLabelsAndAnnotations(t *testing.T) {
 			PSAAudit: "privileged", PSAAuditVersion: "v1.37",
 			PSAWarn: "restricted", PSAWarnVersion: "v1.37",
 		},
-		annotations: map[string]any{"tenantry.io/tenant-uid": "uid-1"},
+		annotations: map[string]any{"tenantry.io/tenant-uid": "uid-1", "tenantry.io/isolation": "Tenant"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,7 +122,7 @@ func TestNamespaceLabelsAndAnnotations(t *testing.T) {
 			if tt.mutate != nil {
 				tt.mutate(tn)
 			}
-			o := Namespace(eff(tn), tn.Spec.Namespaces[0])
+			o := Namespace(eff(tn), tn.Spec.Namespaces[0], nil)
 			if o.Kind != kinds.Namespace || o.Name != "team-a-dev" || o.Namespace != "" {
 				t.Fatalf("identity: %+v", o)
 			}

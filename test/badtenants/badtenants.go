@@ -130,6 +130,28 @@ var Invalid = []Case{
 	{Name: "roleBinding name of 55 characters", Set: `{"roleBindings": [{"name": "` + strings.Repeat("r", 55) + `", "clusterRole": "view", "subjects": [{"kind": "Group", "name": "a"}]}]}`, Want: []string{"spec.roleBindings[0].name", "may not be more than 54"}},
 	{Name: "more than 16 quotas", Set: `{"resourceQuotas": ` + manyQuotas(17) + `}`, Want: []string{"spec.resourceQuotas", "must have at most 16 items"}},
 	{Name: "spec larger than the API server takes (3 MiB)", Set: `{"namespaces": ` + hugeNamespaces() + `}`, Want: []string{"entity too large"}},
+	// Workload guardrails: each refused value names its field.
+	{Name: "registry without the final slash", Set: `{"workloads": {"registries": ["ghcr.io/team-a"]}}`, Want: []string{"spec.workloads.registries[0]", "image reference prefix ending in '/'"}},
+	{Name: "registry that is no image reference", Set: `{"workloads": {"registries": ["ghcr.io/team-a/", "https://evil.example.com/"]}}`, Want: []string{"spec.workloads.registries[1]", "image reference prefix"}},
+	{Name: "registry with uppercase path", Set: `{"workloads": {"registries": ["ghcr.io/Team/"]}}`, Want: []string{"spec.workloads.registries[0]", "image reference prefix"}},
+	{Name: "unknown image pull policy", Set: `{"workloads": {"imagePullPolicy": "IfNotPresent"}}`, Want: []string{"spec.workloads.imagePullPolicy", "Unsupported value", "IfNotPresent"}},
+	{Name: "storage class not a DNS subdomain", Set: `{"workloads": {"storageClasses": ["Fast_SSD"]}}`, Want: []string{"spec.workloads.storageClasses[0]", "class name must be a DNS subdomain"}},
+	{Name: "priority class with a comma", Set: `{"workloads": {"priorityClasses": ["a,b"]}}`, Want: []string{"spec.workloads.priorityClasses[0]", "class name must be a DNS subdomain"}},
+	{Name: "hostname with a wildcard inside", Set: `{"workloads": {"hostnames": ["a.*.example.com"]}}`, Want: []string{"spec.workloads.hostnames[0]", "one leading '*.' label"}},
+	{Name: "hostname with two wildcard labels", Set: `{"workloads": {"hostnames": ["*.*.example.com"]}}`, Want: []string{"spec.workloads.hostnames[0]", "one leading '*.' label"}},
+	{Name: "hostname that is an IP address", Set: `{"workloads": {"hostnames": ["10.0.0.1"]}}`, Want: []string{"spec.workloads.hostnames[0]", "not an IP address"}},
+	{Name: "uppercase hostname", Set: `{"workloads": {"hostnames": ["Team-A.example.com"]}}`, Want: []string{"spec.workloads.hostnames[0]", "lowercase DNS name"}},
+	{Name: "duplicate hostname", Set: `{"workloads": {"hostnames": ["a.example.com", "a.example.com"]}}`, Want: []string{"spec.workloads.hostnames[1]", "Duplicate value"}},
+	{Name: "unknown service type", Set: `{"workloads": {"serviceTypes": ["ClusterIP", "Headless"]}}`, Want: []string{"spec.workloads.serviceTypes[1]", "Unsupported value", "Headless"}},
+	{Name: "node selector key not a label key", Set: `{"workloads": {"nodeSelector": {"bad key": "x"}}}`, Want: []string{"spec.workloads.nodeSelector", "node selector keys must be qualified names"}},
+	{Name: "node selector value not a label value", Set: `{"workloads": {"nodeSelector": {"pool": "team a"}}}`, Want: []string{"spec.workloads.nodeSelector.pool", "should match"}},
+	{Name: "toleration Exists with a value", Set: `{"workloads": {"tolerations": [{"key": "pool", "operator": "Exists", "value": "team-a"}]}}`, Want: []string{"spec.workloads.tolerations[0].value", "operator Exists matches every value"}},
+	{Name: "toleration with an unknown effect", Set: `{"workloads": {"tolerations": [{"key": "pool", "value": "a", "effect": "NoRun"}]}}`, Want: []string{"spec.workloads.tolerations[0].effect", "Unsupported value", "NoRun"}},
+	{Name: "toleration with an unknown operator", Set: `{"workloads": {"tolerations": [{"key": "pool", "operator": "In"}]}}`, Want: []string{"spec.workloads.tolerations[0].operator", "Unsupported value"}},
+	{Name: "toleration without a key", Set: `{"workloads": {"tolerations": [{"operator": "Exists"}]}}`, Want: []string{"spec.workloads.tolerations[0].key", "Required value"}},
+	{Name: "toleration key not a label key", Set: `{"workloads": {"tolerations": [{"key": "a b", "operator": "Exists"}]}}`, Want: []string{"spec.workloads.tolerations[0].key", "qualified name"}},
+	{Name: "unknown egress preset", Set: `{"networkPolicy": {"egress": "Everything"}}`, Want: []string{"spec.networkPolicy.egress", "Unsupported value", "Everything"}},
+	{Name: "more than 32 allowEgressTo peers", Set: `{"networkPolicy": {"egress": "Tenant", "allowEgressTo": ` + repeatJSON(`{"ipBlock":{"cidr":"10.0.0.0/8"}}`, 33) + `}}`, Want: []string{"spec.networkPolicy.allowEgressTo", "must have at most 32 items"}},
 }
 
 // Valid are Tenants at the same boundaries that must be accepted.
@@ -141,6 +163,12 @@ var Valid = []Case{
 	{Name: "prefixed label key, empty value, 63-character value", Set: `{"namespaceMetadata": {"labels": {"example.com/team": "", "env": "` + strings.Repeat("v", 63) + `"}}}`},
 	{Name: "annotation value of 2048 characters", Set: `{"namespaceMetadata": {"annotations": {"example.com/note": "` + strings.Repeat("x", 2048) + `"}}}`},
 	{Name: "ServiceAccount owner", Set: `{"owners": [{"kind": "ServiceAccount", "name": "deployer.v2", "namespace": "ci"}]}`},
+	{Name: "every guardrail", Set: `{"workloads": {"registries": ["ghcr.io/team-a/", "localhost:5000/", "registry.example.com/a/b/"],
+		"imagePullPolicy": "Always", "storageClasses": ["standard"], "priorityClasses": ["tenant-normal", "tenant-batch"],
+		"runtimeClasses": ["gvisor"], "ingressClasses": ["nginx"], "hostnames": ["team-a.example.com", "*.team-a.example.com", "x"],
+		"serviceTypes": ["ClusterIP", "ExternalName"], "nodeSelector": {"pool": "team-a", "kubernetes.io/arch": "amd64"},
+		"tolerations": [{"key": "pool", "operator": "Equal", "value": "team-a", "effect": "NoSchedule"}, {"key": "gpu", "operator": "Exists"}]},
+		"networkPolicy": {"isolation": "None", "egress": "Namespace", "allowEgressTo": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "egress-proxy"}}}, {"ipBlock": {"cidr": "10.0.0.0/8"}}]}}`},
 }
 
 func repeatJSON(item string, n int) string {

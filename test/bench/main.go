@@ -18,7 +18,9 @@
 //
 // Environment: BENCH_TENANTS (default 100) or BENCH_SWEEP=100,300,1000;
 // BENCH_NAMESPACES (3); BENCH_QPS/BENCH_BURST (500/1000);
-// BENCH_CONCURRENCY (8); BENCH_DRIFT (100); BENCH_REPORT (file to write the
+// BENCH_CONCURRENCY (8); BENCH_DRIFT (100); BENCH_ADMISSION (200 pods per
+// namespace for the admission overhead: pod-create latency as a tenant user
+// in a guarded namespace against an unguarded one); BENCH_REPORT (file to write the
 // markdown report and its SVG plot to; none by default); BENCH_SMOKE=1 fails
 // unless restart and resync writes are zero.
 package main
@@ -42,6 +44,7 @@ type params struct {
 	qps, burst  int
 	concurrency int
 	drift       int
+	admission   int
 	binDir      string
 	manager     string
 	workDir     string
@@ -69,6 +72,7 @@ func run(ctx context.Context) error {
 		burst:       envInt("BENCH_BURST", 1000),
 		concurrency: envInt("BENCH_CONCURRENCY", 8),
 		drift:       envInt("BENCH_DRIFT", 100),
+		admission:   envInt("BENCH_ADMISSION", 200),
 		binDir:      envOr("K8S_BIN_DIR", "bin/k8s/1.37.2"),
 		manager:     envOr("MANAGER_BIN", "bin/manager"),
 	}
@@ -127,6 +131,8 @@ type result struct {
 	classFloorS, classS            float64
 	classWrites, classObjectWrites int
 	classDryRuns                   int
+	// Pod-create latency in a guarded namespace and an unguarded one.
+	admission admissionLatency
 }
 
 func (r result) classRatio() float64 { return r.classS / r.classFloorS }
@@ -134,9 +140,13 @@ func (r result) classRatio() float64 { return r.classS / r.classFloorS }
 func (r result) ratio() float64 { return r.convergeS / r.rawS }
 
 func (r result) summary() string {
-	return fmt.Sprintf("bench: tenants=%d namespaces=%d objects=%d raw_s=%.1f converge_s=%.1f ratio=%.2f restart_writes=%d resync_writes=%d drift_p50_ms=%.0f drift_p99_ms=%.0f rss_mb=%.0f cpu_s=%.1f class_changed=%d class_floor_s=%.1f class_s=%.1f class_ratio=%.2f class_object_writes=%d class_writes=%d class_dry_runs=%d",
+	a := r.admission
+	return fmt.Sprintf("bench: tenants=%d namespaces=%d objects=%d raw_s=%.1f converge_s=%.1f ratio=%.2f restart_writes=%d resync_writes=%d drift_p50_ms=%.0f drift_p99_ms=%.0f rss_mb=%.0f cpu_s=%.1f"+
+		" class_changed=%d class_floor_s=%.1f class_s=%.1f class_ratio=%.2f class_object_writes=%d class_writes=%d class_dry_runs=%d"+
+		" pod_guarded_p50_ms=%.1f pod_guarded_p99_ms=%.1f pod_plain_p50_ms=%.1f pod_plain_p99_ms=%.1f",
 		r.tenants, r.namespaces, r.objects, r.rawS, r.convergeS, r.ratio(), r.restartWrites, r.resyncWrites, r.driftP50, r.driftP99, r.rssMB, r.cpuS,
-		r.classChanged, r.classFloorS, r.classS, r.classRatio(), r.classObjectWrites, r.classWrites, r.classDryRuns)
+		r.classChanged, r.classFloorS, r.classS, r.classRatio(), r.classObjectWrites, r.classWrites, r.classDryRuns,
+		a.guardedP50, a.guardedP99, a.plainP50, a.plainP99)
 }
 
 func progress(format string, args ...any) {

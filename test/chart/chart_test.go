@@ -70,26 +70,58 @@ func rendered(t *testing.T) (kustomize, helm map[string]*unstructured.Unstructur
 		kubectl = filepath.Join(dir, "kubectl")
 	}
 	kustomize = parse(t, run(t, root, kubectl, "kustomize", "config/default"))
+	// A 1.37 cluster serves MutatingAdmissionPolicy; helm template learns
+	// the API versions from the flag (Argo CD passes the cluster's).
 	helm = parse(t, run(t, root, "go", "tool", "-modfile=hack/helm/go.mod", "helm", "template", "tenantry", "charts/tenantry",
-		"--namespace", "tenantry-system", "--include-crds", "--kube-version", "1.37.2"))
+		"--namespace", "tenantry-system", "--include-crds", "--kube-version", "1.37.2",
+		"--api-versions", mapAPIVersion))
 	return kustomize, helm
+}
+
+const mapAPIVersion = "admissionregistration.k8s.io/v1/MutatingAdmissionPolicy"
+
+// objectKeys are the kinds and names of objs, Namespaces left out (Helm's to
+// create with --create-namespace).
+func objectKeys(objs map[string]*unstructured.Unstructured) []string {
+	var out []string
+	for k := range objs {
+		if !strings.HasPrefix(k, "Namespace/") {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Where MutatingAdmissionPolicy is not served (before 1.36), the chart
+// leaves out the node-selector policy, as config/pre-1.36 does.
+func TestChartLeavesOutTheMutatingPolicyWhereNotServed(t *testing.T) {
+	root := repoRoot(t)
+	kubectl := filepath.Join(root, "bin", "k8s", "1.37.2", "kubectl")
+	if dir := os.Getenv("KUBEBUILDER_ASSETS"); dir != "" {
+		kubectl = filepath.Join(dir, "kubectl")
+	}
+	pre := objectKeys(parse(t, run(t, root, kubectl, "kustomize", "config/pre-1.36")))
+	for _, args := range [][]string{
+		{"--kube-version", "1.35.4", "--api-versions", mapAPIVersion}, // served only from 1.36
+		{"--kube-version", "1.37.2"},                                  // not in the cluster's API versions
+	} {
+		helm := parse(t, run(t, root, "go", append([]string{"tool", "-modfile=hack/helm/go.mod", "helm", "template", "tenantry", "charts/tenantry",
+			"--namespace", "tenantry-system", "--include-crds"}, args...)...))
+		if got := objectKeys(helm); !reflect.DeepEqual(got, pre) {
+			t.Errorf("helm template %v differs from config/pre-1.36:\nhelm %v\npre  %v", args, got, pre)
+		}
+	}
+	if slices.ContainsFunc(pre, func(k string) bool { return strings.HasPrefix(k, "MutatingAdmissionPolicy") }) {
+		t.Errorf("config/pre-1.36 keeps the MutatingAdmissionPolicy: %v", pre)
+	}
 }
 
 func TestChartAndKustomizeInstallTheSameObjects(t *testing.T) {
 	kustomize, helm := rendered(t)
 
 	// Same kinds and names. The namespace is Helm's to create (--create-namespace).
-	var kKeys, hKeys []string
-	for k := range kustomize {
-		if !strings.HasPrefix(k, "Namespace/") {
-			kKeys = append(kKeys, k)
-		}
-	}
-	for k := range helm {
-		hKeys = append(hKeys, k)
-	}
-	slices.Sort(kKeys)
-	slices.Sort(hKeys)
+	kKeys, hKeys := objectKeys(kustomize), objectKeys(helm)
 	if !reflect.DeepEqual(kKeys, hKeys) {
 		t.Fatalf("objects differ:\nkustomize %v\nhelm      %v", kKeys, hKeys)
 	}
@@ -104,7 +136,8 @@ func TestChartAndKustomizeInstallTheSameObjects(t *testing.T) {
 	}
 	for _, key := range kKeys {
 		switch kind := strings.Split(key, "/")[0]; kind {
-		case "CustomResourceDefinition", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
+		case "CustomResourceDefinition", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+			"MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding":
 			same(key, "spec")
 		case "ClusterRole", "Role":
 			same(key, "rules")
@@ -158,10 +191,23 @@ func container(t *testing.T, u *unstructured.Unstructured) map[string]any {
 func TestChartFollowsValues(t *testing.T) {
 	root := repoRoot(t)
 	out := parse(t, run(t, root, "go", "tool", "-modfile=hack/helm/go.mod", "helm", "template", "acme", "charts/tenantry",
-		"--namespace", "platform", "--kube-version", "1.37.2",
+		"--namespace", "platform", "--kube-version", "1.37.2", "--api-versions", mapAPIVersion,
 		"--set", "namePrefix=acme-tenantry-", "--set", "allowedClusterRoles={admin,view,tenant-developer}",
 		"--set", "podDisruptionBudget.enabled=true", "--set", "metrics.serviceMonitor.enabled=true"))
 	const operator = "'system:serviceaccount:' + 'platform' + ':' + 'acme-tenantry-controller-manager'"
+	for _, name := range []string{"workload-guardrails", "exposure-guardrails", "storage-guardrails", "network-policy-guardrails"} {
+		vap := out["ValidatingAdmissionPolicy/acme-tenantry-"+name]
+		if vap == nil {
+			t.Fatalf("policy %s not renamed: %v", name, keys(out))
+		}
+		if got := named(t, vap, "matchConditions", "operator"); got != "request.userInfo.username != "+operator {
+			t.Errorf("%s must skip this release's ServiceAccount, got %v", name, got)
+		}
+	}
+	if b := out["MutatingAdmissionPolicyBinding/acme-tenantry-node-selector"]; b == nil || out["MutatingAdmissionPolicy/acme-tenantry-node-selector"] == nil ||
+		b.Object["spec"].(map[string]any)["policyName"] != "acme-tenantry-node-selector" {
+		t.Errorf("the node-selector policy and its binding must follow namePrefix: %v", keys(out))
+	}
 	for _, name := range []string{"protect-managed-objects", "tenant-namespace-rules", "protect-tenants", "operator-fence"} {
 		vap := out["ValidatingAdmissionPolicy/acme-tenantry-"+name]
 		if vap == nil {

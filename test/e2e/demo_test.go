@@ -70,6 +70,8 @@ var _ = Describe("make demo", Ordered, func() {
 		Expect(string(out)).To(ContainSubstring("can never be a tenant namespace"))
 		Expect(string(out)).To(ContainSubstring("ValidatingAdmissionPolicy 'tenantry-protect-managed-objects'"))
 		Expect(string(out)).To(ContainSubstring("ValidatingAdmissionPolicy 'tenantry-tenant-namespace-rules'"))
+		Expect(string(out)).To(ContainSubstring("ValidatingAdmissionPolicy 'tenantry-workload-guardrails' with binding 'tenantry-workload-guardrails' denied request: " +
+			"image docker.io/evil:1 is not from an allowed registry of tenant team-a (ghcr.io/team-a/, registry.example.com/)"))
 		Expect(controlPlaneProcesses()).To(Equal(before), "the demo left processes behind")
 	})
 

@@ -58,6 +58,19 @@ var (
 	deletion   = pool{ok: []string{"Retain", "Delete"}, odd: []string{"", "Purge"}}
 	adoption   = pool{ok: []string{"Never", "IfUnowned"}, odd: []string{"", "Always"}}
 	driftPol   = pool{ok: []string{"Correct", "Report"}, odd: []string{"", "Ignore"}}
+	egresses   = pool{ok: []string{"None", "Tenant", "Namespace"}, odd: []string{"", "Everything"}}
+	registries = pool{
+		ok:  []string{"ghcr.io/team-a/", "registry.example.com/", "localhost:5000/", "quay.io/org/team/"},
+		odd: []string{"docker.io", "ghcr.io/team-a", "", "bad registry/", "a,b/"},
+	}
+	classNames = pool{ok: []string{"standard", "tenant-normal", "gvisor", "nginx", "fast.ssd"}, odd: []string{"", "Bad_Class", "a,b"}}
+	hostnames  = pool{
+		ok:  []string{"team-a.example.com", "*.team-a.example.com", "app.example.org", "x"},
+		odd: []string{"*.*.example.com", "a.*.b", "1.2.3.4", "Team.example.com", "", "a,b.com"},
+	}
+	serviceTypes = pool{ok: []string{"ClusterIP", "NodePort", "LoadBalancer", "ExternalName"}, odd: []string{"Headless", ""}}
+	tolOps       = pool{ok: []string{"Equal", "Exists"}, odd: []string{"", "In"}}
+	effects      = pool{ok: []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}, odd: []string{"", "Sometimes"}}
 )
 
 // source hands out the bytes one decision at a time; once they run out,
@@ -155,6 +168,15 @@ func Tenant(data []byte) *unstructured.Unstructured {
 			spec[key] = s.pick(pool)
 		}
 	}
+	if s.chance(2) {
+		spec["workloads"] = s.workloads()
+	}
+	if np, ok := spec["networkPolicy"].(map[string]any); ok && s.chance(2) {
+		np["egress"] = s.pick(egresses)
+		if s.chance(2) {
+			np["allowEgressTo"] = []any{s.peer()}
+		}
+	}
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "tenantry.io/v1alpha1",
 		"kind":       "Tenant",
@@ -227,16 +249,20 @@ func (s *source) podSecurity() map[string]any {
 	return ps
 }
 
+func (s *source) peer() map[string]any {
+	peer := map[string]any{}
+	if s.chance(2) {
+		peer["ipBlock"] = map[string]any{"cidr": s.pick(cidrs)}
+	} else {
+		peer["namespaceSelector"] = map[string]any{"matchLabels": s.labels()}
+	}
+	return peer
+}
+
 func (s *source) networkPolicy() map[string]any {
 	np := map[string]any{"isolation": s.pick(isolations)}
 	if s.chance(2) {
-		peer := map[string]any{}
-		if s.chance(2) {
-			peer["ipBlock"] = map[string]any{"cidr": s.pick(cidrs)}
-		} else {
-			peer["namespaceSelector"] = map[string]any{"matchLabels": s.labels()}
-		}
-		np["allowIngressFrom"] = []any{peer}
+		np["allowIngressFrom"] = []any{s.peer()}
 	}
 	if s.chance(2) {
 		port := map[string]any{"port": int64(s.intn(70000))}
@@ -250,4 +276,49 @@ func (s *source) networkPolicy() map[string]any {
 		}}}
 	}
 	return np
+}
+
+func (s *source) list(p pool, max int) []any {
+	var out []any
+	for range s.intn(max + 1) {
+		out = append(out, s.pick(p))
+	}
+	return out
+}
+
+func (s *source) workloads() map[string]any {
+	w := map[string]any{}
+	for _, f := range []struct {
+		key string
+		p   pool
+	}{{"registries", registries}, {"storageClasses", classNames}, {"priorityClasses", classNames},
+		{"runtimeClasses", classNames}, {"ingressClasses", classNames}, {"hostnames", hostnames}, {"serviceTypes", serviceTypes}} {
+		if s.chance(2) {
+			w[f.key] = s.list(f.p, 3)
+		}
+	}
+	if s.chance(3) {
+		w["imagePullPolicy"] = s.pick(pool{ok: []string{"Always"}, odd: []string{"IfNotPresent", ""}})
+	}
+	if s.chance(3) {
+		w["nodeSelector"] = s.labels()
+	}
+	if s.chance(3) {
+		var tols []any
+		for range 1 + s.intn(2) {
+			t := map[string]any{"key": s.pick(labelKeys)}
+			if s.chance(2) {
+				t["operator"] = s.pick(tolOps)
+			}
+			if s.chance(2) {
+				t["value"] = s.pick(labelValues)
+			}
+			if s.chance(2) {
+				t["effect"] = s.pick(effects)
+			}
+			tols = append(tols, t)
+		}
+		w["tolerations"] = tols
+	}
+	return w
 }
