@@ -130,13 +130,16 @@ var classChanged = predicate.Or(
 )
 
 // classesOfTenant maps a Tenant event to the class it names, and on an
-// update to the class it named before too (it left that class).
+// update to the class it named before too (it left that class). The class
+// is queued after classStatusInterval: its members' events collapse into
+// one recount, so a rollout to thousands of Tenants costs a recount a
+// second, not one per member event.
 type classesOfTenant struct{}
 
 func (classesOfTenant) add(q workqueue.TypedRateLimitingInterface[reconcile.Request], objs ...client.Object) {
 	for _, o := range objs {
 		if t, ok := o.(*tenantryv1alpha1.Tenant); ok && t.Spec.Class != "" {
-			q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: t.Spec.Class}})
+			q.AddAfter(reconcile.Request{NamespacedName: client.ObjectKey{Name: t.Spec.Class}}, classStatusInterval)
 		}
 	}
 }
