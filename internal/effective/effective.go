@@ -87,6 +87,15 @@ func (e *Tenant) Observed(st tenantryv1alpha1.TenantStatus) bool {
 	return st.ObservedGeneration == e.Generation && st.ClassGeneration == e.ClassGeneration
 }
 
+// ClaimPrefix is the prefix of every claimed namespace's name:
+// selfService.namePrefix, else "<tenant name>-".
+func (e *Tenant) ClaimPrefix() string {
+	if ss := e.Spec.SelfService; ss != nil && ss.NamePrefix != "" {
+		return ss.NamePrefix
+	}
+	return e.Name + "-"
+}
+
 // ClusterRoles lists every ClusterRole the Tenant binds, sorted and unique.
 func (e *Tenant) ClusterRoles() []string {
 	roles := []string{e.Spec.OwnerClusterRole}
