@@ -32,6 +32,9 @@ type ndSpec struct {
 	namespaces []string
 	deletion   tenantryv1alpha1.DeletionPolicy
 	adoption   tenantryv1alpha1.AdoptionPolicy
+	// claimDeletion is selfService.deletionPolicy: what deleting one of
+	// its NamespaceClaims does to the claimed namespace.
+	claimDeletion tenantryv1alpha1.DeletionPolicy
 }
 
 // nsState is one namespace as observed.
@@ -40,6 +43,8 @@ type nsState struct {
 	tenant      string
 	terminating bool
 	seeded      bool
+	// claim is the NamespaceClaim (<namespace>/<name>) it was created for.
+	claim string
 }
 
 // ndCreated is a namespace Tenantry created: it was absent before a Tenant
@@ -51,6 +56,7 @@ type ndCreated struct {
 	uid       string    // the namespace's
 	tenant    string    // name of the Tenant that created it
 	tenantUID types.UID // and its UID: a new Tenant of the same name is another Tenant
+	claim     string    // the NamespaceClaim it was created for, while it is that claim's
 }
 
 // ndStep is what one random step did.
@@ -66,13 +72,16 @@ type ndStep struct {
 	// adminDeleted: a namespace a cluster admin deleted in this step (one no
 	// Tenant lists, such as one left behind): not Tenantry's doing.
 	adminDeleted string
+	// unclaimed: the NamespaceClaim (<namespace>/<name>) deleted in this step.
+	unclaimed string
 }
 
 // ndOps weighs the kinds of random step: mostly spec edits, then the
 // attacks on ownership, and a cluster admin clearing a namespace no Tenant
 // lists, so that the pool does not fill up with namespaces left behind.
 var ndOps = []string{"create", "add", "add", "add", "remove", "remove", "remove", "rename", "rename",
-	"deletion", "adoption", "delete", "delete", "forge", "strip", "adopt", "cleanup", "cleanup", "hand"}
+	"deletion", "adoption", "delete", "delete", "forge", "strip", "adopt", "cleanup", "cleanup", "hand",
+	"claim", "claim", "claim", "unclaim", "unclaim", "selfservice"}
 
 // listedByAny: some Tenant of the model lists namespace ns.
 func listedByAny(model map[string]*ndSpec, ns string) bool {
@@ -90,11 +99,16 @@ func listedByAny(model map[string]*ndSpec, ns string) bool {
 // ownership: a cluster admin forging a Tenant's label on a namespace that is
 // not its, stripping a Tenant's finalizer before deleting it (its namespaces
 // stay behind, labelled), new Tenants reusing a deleted one's name, and
-// hand-made namespaces adopted under deletionPolicy Delete. After each step
+// hand-made namespaces adopted under deletionPolicy Delete; NamespaceClaims
+// made and deleted in the Tenants' namespaces (nested too), under both
+// selfService deletion policies. After each step
 // it checks: no namespace was deleted unless Tenantry created it (it was
 // absent when the Tenant listed it), it was still that Tenant's (same UID,
 // never released), and that Tenant's Delete policy asked for it (it dropped
-// the namespace from its spec, or was deleted itself); every other namespace
+// the namespace from its spec, or was deleted itself) — for a claimed
+// namespace: its claim was deleted in that step (never one deleted with the
+// namespace it was in) under selfService.deletionPolicy Delete, or its
+// Tenant was deleted under Delete; every other namespace
 // still holds the ConfigMap seeded in it. TENANTRY_SEED and TENANTRY_STEPS
 // change the sequence (the seed is logged, so a failure can be replayed).
 func TestNoDataLoss(t *testing.T) {
@@ -130,7 +144,7 @@ func TestNoDataLoss(t *testing.T) {
 			if was.terminating || name == st.adminDeleted {
 				continue // judged in an earlier step, or not Tenantry's doing
 			}
-			if why := deletionAllowed(name, created[name], was, model, st.deleted); why != "" {
+			if why := deletionAllowed(name, created[name], was, model, st); why != "" {
 				t.Fatalf("step %d (%s): namespace %s (labelled for %q) was deleted, but %s", step, st.desc, name, was.tenant, why)
 			}
 			delete(created, name)
@@ -160,9 +174,13 @@ func letGo(name, tenant string, listed map[string][]string, model, deleted map[s
 
 // deletionAllowed says why the deletion of a namespace, as it was before
 // the step, was not allowed; "" when it was.
-func deletionAllowed(name string, c ndCreated, was nsState, model, deleted map[string]*ndSpec) string {
+func deletionAllowed(name string, c ndCreated, was nsState, model map[string]*ndSpec, st ndStep) string {
+	deleted := st.deleted
 	if c.uid != was.uid {
 		return "Tenantry did not create it (made by hand, adopted, or forged), or has released it since"
+	}
+	if c.claim != "" {
+		return claimedDeletionAllowed(c, model, st)
 	}
 	if last := deleted[c.tenant]; last != nil && last.uid == c.tenantUID {
 		if last.deletion == tenantryv1alpha1.DeletionPolicyDelete {
@@ -182,6 +200,27 @@ func deletionAllowed(name string, c ndCreated, was nsState, model, deleted map[s
 	return ""
 }
 
+// claimedDeletionAllowed is deletionAllowed for a namespace created for a
+// NamespaceClaim.
+func claimedDeletionAllowed(c ndCreated, model map[string]*ndSpec, st ndStep) string {
+	if last := st.deleted[c.tenant]; last != nil && last.uid == c.tenantUID {
+		if last.deletion == tenantryv1alpha1.DeletionPolicyDelete {
+			return ""
+		}
+		return fmt.Sprintf("it was claimed (%s) and its Tenant %s was deleted with deletionPolicy %s", c.claim, c.tenant, last.deletion)
+	}
+	spec := model[c.tenant]
+	switch {
+	case spec == nil || spec.uid != c.tenantUID:
+		return fmt.Sprintf("it was claimed (%s) and the Tenant %s (uid %s) that created it is gone (its finalizer stripped)", c.claim, c.tenant, c.tenantUID)
+	case st.unclaimed != c.claim:
+		return fmt.Sprintf("its claim %s was not deleted in this step (a claim gone with the namespace it was in must never delete its own)", c.claim)
+	case spec.claimDeletion != tenantryv1alpha1.DeletionPolicyDelete:
+		return fmt.Sprintf("its claim %s was deleted under selfService.deletionPolicy %s", c.claim, spec.claimDeletion)
+	}
+	return ""
+}
+
 // learnCreated records the namespaces Tenantry created in the step — new
 // (absent before, or another UID), not made by hand, labelled for a Tenant —
 // and forgets those no longer the creating Tenant's (released, relabelled).
@@ -189,13 +228,16 @@ func learnCreated(created map[string]ndCreated, before, after map[string]nsState
 	for name, now := range after {
 		if c, ok := created[name]; ok && (c.uid != now.uid || c.tenant != now.tenant) {
 			delete(created, name)
+		} else if ok {
+			c.claim = now.claim // a spec listing it takes it over from its claim
+			created[name] = c
 		}
 		was, existed := before[name]
 		if now.terminating || now.tenant == "" || name == handMade || existed && was.uid == now.uid {
 			continue
 		}
 		if spec := model[now.tenant]; spec != nil {
-			created[name] = ndCreated{uid: now.uid, tenant: now.tenant, tenantUID: spec.uid}
+			created[name] = ndCreated{uid: now.uid, tenant: now.tenant, tenantUID: spec.uid, claim: now.claim}
 		}
 	}
 	for name := range created {
@@ -252,7 +294,8 @@ func observeNamespaces(t *testing.T) map[string]nsState {
 			continue
 		}
 		mustDo(t, err)
-		st := nsState{name: name, uid: string(ns.UID), tenant: ns.Labels[tenantryv1alpha1.TenantLabel], terminating: ns.DeletionTimestamp != nil}
+		st := nsState{name: name, uid: string(ns.UID), tenant: ns.Labels[tenantryv1alpha1.TenantLabel], terminating: ns.DeletionTimestamp != nil,
+			claim: ns.Annotations[tenantryv1alpha1.ClaimAnnotation]}
 		err = admin.Get(ctx, client.ObjectKey{Namespace: name, Name: "seed"}, &corev1.ConfigMap{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			t.Fatal(err)
