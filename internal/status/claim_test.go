@@ -102,4 +102,3 @@ func TestClaimStatusTransitions(t *testing.T) {
 		t.Fatalf("an unchanged verdict changes the status: %+v", again)
 	}
 }
-
