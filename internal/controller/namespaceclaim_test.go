@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -317,5 +318,34 @@ func TestClaimDeletionPolicies(t *testing.T) {
 	time.Sleep(time.Second)
 	if ns := get(t, &corev1.Namespace{}, "", "ssg-nested"); ns.DeletionTimestamp != nil {
 		t.Fatal("deleting a namespace cascaded to the namespace of a claim in it")
+	}
+}
+
+// TestFenceKeepsClaimedNamespacesTheirs: even the operator's own token
+// cannot mark an existing namespace as a claim's, nor move a namespace to
+// another tenant in one write (two Tenants racing for one new namespace).
+func TestFenceKeepsClaimedNamespacesTheirs(t *testing.T) {
+	tn := selfServiceTenant("ssh", 3)
+	createTenant(t, tn)
+	waitReady(t, tn.Name)
+	createNamespace(t, "ssh-plain", nil)
+	ctx := context.Background()
+	must(ownerClient(t, tn.Name).Create(ctx, newClaim("ssh-dev", "ssh-x")))
+	waitClaim(t, "ssh-dev", "ssh-x", metav1.ConditionTrue, tenantryv1alpha1.ReasonReconciled)
+	op, err := client.New(operatorConfig(), client.Options{Scheme: scheme})
+	must(err)
+	fence := `is forbidden: ValidatingAdmissionPolicy 'tenantry-operator-fence' with binding 'tenantry-operator-fence' denied request: Namespace `
+	for _, tt := range []struct{ ns, patch, want string }{
+		{"ssh-plain", `{"metadata":{"annotations":{"tenantry.io/claim":"ssh-dev/ssh-plain"}}}`,
+			`namespaces "ssh-plain" ` + fence + `ssh-plain: the Tenantry operator's ServiceAccount may not update it: a NamespaceClaim (annotation tenantry.io/claim) only ever gets a namespace Tenantry creates for it, never an existing one`},
+		{"ssh-x", `{"metadata":{"annotations":{"tenantry.io/claim":"ssh-dev/other"}}}`,
+			`namespaces "ssh-x" ` + fence + `ssh-x: the Tenantry operator's ServiceAccount may not update it: a NamespaceClaim (annotation tenantry.io/claim) only ever gets a namespace Tenantry creates for it, never an existing one`},
+		{"ssh-x", `{"metadata":{"labels":{"tenantry.io/tenant":"ssa"}}}`,
+			`namespaces "ssh-x" ` + fence + `ssh-x: the Tenantry operator's ServiceAccount may not update it: it is a namespace of tenant ssh; a namespace never moves to another tenant without being released first`},
+	} {
+		err := op.Patch(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: tt.ns}}, client.RawPatch(types.MergePatchType, []byte(tt.patch)))
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("patch %s %s:\ngot  %v\nwant %s", tt.ns, tt.patch, err, tt.want)
+		}
 	}
 }

@@ -119,7 +119,10 @@ func randomStep(t *testing.T, r *rand.Rand, model map[string]*ndSpec) ndStep {
 		if !ok {
 			return randomStep(t, r, model)
 		}
-		name := pick(ndNamespaces)
+		name := pick(ndClaimOnly)
+		if r.IntN(3) == 0 {
+			name = pick(ndNamespaces) // collides with listed and hand-made ones
+		}
 		err := admin.Create(ctx, &tenantryv1alpha1.NamespaceClaim{ObjectMeta: metav1.ObjectMeta{Namespace: host, Name: name}})
 		if apierrors.IsAlreadyExists(err) || apierrors.IsForbidden(err) {
 			// Claimed already, or refused at apply: the host's prefix
@@ -130,7 +133,7 @@ func randomStep(t *testing.T, r *rand.Rand, model map[string]*ndSpec) ndStep {
 		st.desc = fmt.Sprintf("%s's owner claims %s from %s", tenant, name, host)
 	case op == "unclaim":
 		var claims []tenantryv1alpha1.NamespaceClaim
-		for _, ns := range ndNamespaces {
+		for _, ns := range ndPool() {
 			var list tenantryv1alpha1.NamespaceClaimList
 			mustDo(t, admin.List(ctx, &list, client.InNamespace(ns)))
 			claims = append(claims, list.Items...)
@@ -186,9 +189,9 @@ func pickNamespace(t *testing.T, r *rand.Rand, ok func(nsState) bool) (string, b
 	t.Helper()
 	var names []string
 	observed := observeNamespaces(t)
-	for _, name := range ndNamespaces {
+	for _, name := range ndPool() {
 		s, exists := observed[name]
-		if ok == nil && !exists || ok != nil && exists && !s.terminating && ok(s) {
+		if ok == nil && !exists && slices.Contains(ndNamespaces, name) || ok != nil && exists && !s.terminating && ok(s) {
 			names = append(names, name)
 		}
 	}

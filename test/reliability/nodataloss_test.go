@@ -24,7 +24,13 @@ import (
 var (
 	ndTenants    = []string{"nd-t1", "nd-t2", "nd-t3"}
 	ndNamespaces = []string{"nd-a", "nd-b", "nd-c", "nd-d", "nd-e"}
+	// ndClaimOnly are namespaces only claims ask for (as well as the
+	// others): no spec lists them, so claims also get namespaces of their own.
+	ndClaimOnly = []string{"nd-x", "nd-y", "nd-z"}
 )
+
+// ndPool is every namespace the test watches.
+func ndPool() []string { return append(slices.Clone(ndNamespaces), ndClaimOnly...) }
 
 // ndSpec is the model of one Tenant's spec, and the UID of the Tenant.
 type ndSpec struct {
@@ -119,7 +125,7 @@ func TestNoDataLoss(t *testing.T) {
 
 	model := map[string]*ndSpec{}
 	created := map[string]ndCreated{}
-	deletions, spared := 0, 0
+	deletions, spared, claimed, claimDeletions := 0, 0, 0, 0
 	for step := 1; step <= steps; step++ {
 		before, listed := observeNamespaces(t), map[string][]string{}
 		for name, spec := range model {
@@ -147,15 +153,25 @@ func TestNoDataLoss(t *testing.T) {
 			if why := deletionAllowed(name, created[name], was, model, st); why != "" {
 				t.Fatalf("step %d (%s): namespace %s (labelled for %q) was deleted, but %s", step, st.desc, name, was.tenant, why)
 			}
+			if created[name].claim != "" {
+				claimDeletions++
+			}
 			delete(created, name)
 			deletions++
+		}
+		for name, now := range after {
+			if was, ok := before[name]; now.claim != "" && (!ok || was.uid != now.uid) {
+				claimed++
+			}
 		}
 		learnCreated(created, before, after, model, st.handMade)
 		seedNamespaces(t)
 	}
-	if os.Getenv("TENANTRY_SEED") == "" && (deletions == 0 || spared == 0) {
-		t.Fatalf("the default sequence made %d deletions and spared %d namespaces: it no longer tests both sides of the Delete policy", deletions, spared)
+	if os.Getenv("TENANTRY_SEED") == "" && (deletions == 0 || spared == 0 || claimed == 0) {
+		t.Fatalf("the default sequence made %d deletions, spared %d namespaces and claimed %d: it no longer tests both sides of the Delete policy, or claims",
+			deletions, spared, claimed)
 	}
+	t.Logf("%d namespaces created for NamespaceClaims, %d of them deleted (their claim deleted under Delete, or their Tenant)", claimed, claimDeletions)
 	t.Logf("%d steps, %d namespace deletions, every one of a namespace Tenantry created, asked for by its Delete policy; "+
 		"%d times a Tenant with deletionPolicy Delete let go of a namespace it had not created (adopted, forged, left by a Tenant of its name) and it was kept; "+
 		"no seeded ConfigMap lost", steps, deletions, spared)
@@ -287,7 +303,7 @@ func observeNamespaces(t *testing.T) map[string]nsState {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]nsState{}
-	for _, name := range ndNamespaces {
+	for _, name := range ndPool() {
 		var ns corev1.Namespace
 		err := admin.Get(ctx, client.ObjectKey{Name: name}, &ns)
 		if apierrors.IsNotFound(err) {
