@@ -44,11 +44,10 @@ func newBuilder(e *effective.Tenant, obs *Observed, cfg Config) *builder {
 			Inputs: e.Hash, Deleting: obs.Deleting,
 			Inventory: maps.Clone(obs.Inventory),
 		},
-		observed:  e.Observed(obs.Status),
-		wasActive: map[string]bool{},
-		bindRoles: true,
-		desired:   map[string]bool{},
-
+		observed:     e.Observed(obs.Status),
+		wasActive:    map[string]bool{},
+		bindRoles:    true,
+		desired:      map[string]bool{},
 		claimChanged: map[string]bool{},
 	}
 	if b.p.Inventory == nil {
