@@ -27,9 +27,9 @@ help: ## Show the targets.
 .PHONY: manifests
 manifests: ## Generate the CRD and the operator's ClusterRole from the Go markers; copy them (and the policy) into the Helm chart.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
-	cp config/crd/bases/tenantry.io_tenants.yaml config/crd/bases/tenantry.io_tenantclasses.yaml charts/tenantry/crds/
+	cp config/crd/bases/tenantry.io_tenants.yaml config/crd/bases/tenantry.io_tenantclasses.yaml config/crd/bases/tenantry.io_namespaceclaims.yaml charts/tenantry/crds/
 	cp config/rbac/role.yaml charts/tenantry/files/manager-role.yaml
-	cp config/rbac/leader_election_role.yaml config/rbac/tenant_editor_role.yaml config/rbac/tenant_viewer_role.yaml config/rbac/tenantclass_viewer_role.yaml charts/tenantry/files/
+	cp config/rbac/leader_election_role.yaml config/rbac/tenant_editor_role.yaml config/rbac/tenant_viewer_role.yaml config/rbac/tenantclass_viewer_role.yaml config/rbac/namespaceclaim_editor_role.yaml config/rbac/namespaceclaim_viewer_role.yaml charts/tenantry/files/
 	cp $(filter-out %/kustomization.yaml,$(wildcard config/policies/*.yaml)) charts/tenantry/files/policies/
 
 .PHONY: generate
@@ -52,6 +52,7 @@ lint: ## golangci-lint (pinned in hack/tools).
 docs: ## Generate the API reference (docs/api.md) from the CRD schema.
 	go run ./hack/apidocs config/crd/bases/tenantry.io_tenants.yaml docs/api.md
 	go run ./hack/apidocs config/crd/bases/tenantry.io_tenantclasses.yaml docs/api-tenantclass.md
+	go run ./hack/apidocs config/crd/bases/tenantry.io_namespaceclaims.yaml docs/api-namespaceclaim.md
 
 .PHONY: verify
 verify: ## Fail when generated files (CRD, RBAC, deepcopy, chart copies, API docs) or go.mod are stale.
@@ -59,7 +60,7 @@ verify: ## Fail when generated files (CRD, RBAC, deepcopy, chart copies, API doc
 	go mod tidy
 	cd hack/tools && go mod tidy
 	cd hack/helm && go mod tidy
-	@git diff --exit-code -- api config charts docs/api.md docs/api-tenantclass.md go.mod go.sum hack/tools/go.mod hack/tools/go.sum hack/helm/go.mod hack/helm/go.sum || \
+	@git diff --exit-code -- api config charts docs/api.md docs/api-tenantclass.md docs/api-namespaceclaim.md go.mod go.sum hack/tools/go.mod hack/tools/go.sum hack/helm/go.mod hack/helm/go.sum || \
 		{ echo "Generated files or go.mod are stale: run 'make manifests generate' and 'go mod tidy' and commit."; exit 1; }
 
 ##@ Build

@@ -26,6 +26,15 @@ const (
 	// tenant namespace; the operator's fence policy enforces it too, so even
 	// the operator's own token cannot write to such a namespace.
 	ProtectedLabel = "tenantry.io/protected"
+	// ClaimAnnotation on a namespace names the NamespaceClaim
+	// (<namespace>/<name>) it was created for. The operator's fence lets it
+	// be set only when the namespace is created, so a claim can never take
+	// an existing namespace.
+	ClaimAnnotation = "tenantry.io/claim"
+	// ClaimPrefixAnnotation on a tenant namespace mirrors a custom
+	// selfService.namePrefix, so that the API server refuses a claim with
+	// another prefix at once (the namespace-claim-rules policy).
+	ClaimPrefixAnnotation = "tenantry.io/claim-prefix"
 	// AdoptionFieldManager writes AdoptedAnnotation.
 	AdoptionFieldManager = "tenantry-adoption"
 	// ReleaseFieldManager restores what adoption overwrote, on release.
@@ -86,6 +95,21 @@ const (
 	// earlier Tenant (older creationTimestamp; on a tie, the smaller name),
 	// which keeps them; the overlapping ones are not granted.
 	ReasonHostnameConflict = "HostnameConflict"
+)
+
+// Reasons a NamespaceClaim is refused (its Stalled condition); no namespace
+// is made for it.
+const (
+	// ReasonSelfServiceDisabled: the Tenant has no spec.selfService.
+	ReasonSelfServiceDisabled = "SelfServiceDisabled"
+	// ReasonNamePrefix: the claim's name lacks selfService.namePrefix.
+	ReasonNamePrefix = "NamePrefix"
+	// ReasonMaxNamespaces: the tenant has selfService.maxNamespaces claimed
+	// namespaces already.
+	ReasonMaxNamespaces = "MaxNamespaces"
+	// ReasonNamespaceExists: the namespace exists (whoever's), is listed in
+	// the Tenant's spec, or another claim has it.
+	ReasonNamespaceExists = "NamespaceExists"
 )
 
 // Reasons of the Drifted condition.

@@ -22,7 +22,8 @@ var (
 )
 
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &Tenant{}, &TenantList{}, &TenantClass{}, &TenantClassList{})
+	s.AddKnownTypes(GroupVersion, &Tenant{}, &TenantList{}, &TenantClass{}, &TenantClassList{},
+		&NamespaceClaim{}, &NamespaceClaimList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

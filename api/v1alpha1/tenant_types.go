@@ -39,13 +39,19 @@ type TenantSpec struct {
 	RoleBindings []TenantRoleBinding `json:"roleBindings,omitempty"`
 
 	// namespaces are the tenant's namespaces. Each is created if absent and
-	// labelled tenantry.io/tenant=<tenant name>.
-	// +required
+	// labelled tenantry.io/tenant=<tenant name>. May be empty when the
+	// tenant's namespaces are claimed (selfService).
+	// +optional
 	// +listType=map
 	// +listMapKey=name
-	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=128
-	Namespaces []TenantNamespace `json:"namespaces"`
+	Namespaces []TenantNamespace `json:"namespaces,omitempty"`
+
+	// selfService lets the owners claim namespaces themselves, with a
+	// NamespaceClaim in any of the tenant's namespaces. Absent: no claim is
+	// accepted.
+	// +optional
+	SelfService *SelfService `json:"selfService,omitempty"`
 
 	// namespaceMetadata holds labels and annotations applied to every tenant
 	// namespace. Per-namespace labels and annotations win on conflict.
@@ -139,6 +145,31 @@ type TenantNamespace struct {
 	// podSecurity overrides spec.podSecurity for this namespace, field by field.
 	// +optional
 	PodSecurity *PodSecurity `json:"podSecurity,omitempty"`
+}
+
+// SelfService bounds the namespaces a tenant's owners claim themselves.
+type SelfService struct {
+	// maxNamespaces is how many claimed namespaces the tenant may have at
+	// most (spec.namespaces are not counted).
+	// +required
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=128
+	MaxNamespaces int32 `json:"maxNamespaces"`
+
+	// namePrefix every claimed namespace's name must start with. Defaults
+	// to "<tenant name>-".
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=62
+	// +kubebuilder:validation:Pattern=`^[a-z0-9][-a-z0-9]*$`
+	NamePrefix string `json:"namePrefix,omitempty"`
+
+	// deletionPolicy says what deleting a claim does to its namespace:
+	// Retain (default) releases it, Delete deletes it (only one Tenantry
+	// created). A claim deleted with the namespace it is in never deletes
+	// its namespace. When the Tenant is deleted, its deletionPolicy applies.
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 }
 
 // NamespaceMetadata is metadata applied to every tenant namespace.
@@ -429,6 +460,10 @@ type NamespaceStatus struct {
 	// there when it was adopted.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// claim is the NamespaceClaim (<namespace>/<name>) the namespace is
+	// for; empty for a namespace of spec.namespaces.
+	// +optional
+	Claim string `json:"claim,omitempty"`
 }
 
 // DriftAction is what the operator did about a drift finding.
@@ -491,7 +526,8 @@ type TenantStatus struct {
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
-	// namespaces is the state of each namespace in spec.namespaces.
+	// namespaces is the state of each namespace in spec.namespaces and of
+	// each namespace claimed by an accepted NamespaceClaim.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
@@ -558,6 +594,11 @@ type InventoryEntry struct {
 	// origin is Created or Adopted.
 	// +required
 	Origin NamespaceOrigin `json:"origin"`
+	// claim is the NamespaceClaim (<namespace>/<name>) the namespace was
+	// created for, so that its departure follows selfService.deletionPolicy
+	// even once the claim is gone; empty for a spec namespace.
+	// +optional
+	Claim string `json:"claim,omitempty"`
 }
 
 // ObjectConflict is an object labelled for a Tenant that Tenantry did not make for it.

@@ -1,5 +1,7 @@
--- Argo CD health check for tenantry.io/Tenant.
--- Install under resource.customizations.health.tenantry.io_Tenant in argocd-cm
+-- Argo CD health check for tenantry.io/Tenant and tenantry.io/NamespaceClaim
+-- (their statuses follow the same conventions). Install under
+-- resource.customizations.health.tenantry.io_Tenant and
+-- resource.customizations.health.tenantry.io_NamespaceClaim in argocd-cm
 -- (see docs/gitops.md). Follows the kstatus conventions Tenantry's status uses:
 -- Stalled -> Degraded, Reconciling or an unobserved generation -> Progressing,
 -- Ready -> Healthy.
@@ -19,7 +21,7 @@ end
 
 if obj.status == nil then
   hs.status = "Progressing"
-  hs.message = "Waiting for the Tenantry operator to reconcile the Tenant"
+  hs.message = "Waiting for the Tenantry operator to reconcile the " .. (obj.kind or "Tenant")
   return hs
 end
 

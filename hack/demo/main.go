@@ -92,6 +92,18 @@ func run() error {
 	show(ctx, c, "get", "tenantclass", "gold")
 	show(ctx, c, "get", "resourcequota", "tenantry-compute", "-n", "team-b-dev", "-o", "jsonpath=team-b-dev requests.cpu: {.spec.hard.requests\\.cpu}{\"\\n\"}")
 
+	step("Self-service: team-a's owner claims namespace team-a-feature-x from team-a-dev")
+	if _, err := c.Kubectl(ctx, "--as=bob", "--as-group=team-a-admins", "apply", "-f",
+		"config/samples/tenantry_v1alpha1_namespaceclaim_team_a_feature_x.yaml"); err != nil {
+		return err
+	}
+	if out, err := c.Kubectl(ctx, "wait", "--for=condition=Ready", "namespaceclaim/team-a-feature-x", "-n", "team-a-dev", "--timeout=60s"); err != nil {
+		claim, _ := c.Kubectl(ctx, "get", "namespaceclaim", "-n", "team-a-dev", "-o", "yaml")
+		return fmt.Errorf("sample NamespaceClaim not Ready: %s\n%s\noperator log: %s", out, claim, op.LogPath)
+	}
+	show(ctx, c, "get", "namespaceclaims", "-A")
+	show(ctx, c, "get", "resourcequotas,rolebindings,networkpolicies", "-n", "team-a-feature-x")
+
 	step("Drift walk-through: deleting NetworkPolicy tenantry-isolation in team-a-dev")
 	elapsed, err := deleteAndWatchRestore(ctx, c)
 	if err != nil {
@@ -136,6 +148,8 @@ Tenantry is running. Try:
   kubectl describe tnt team-a                       # conditions, drift records, events
   kubectl -n team-a-dev delete networkpolicy tenantry-isolation
   kubectl get tnt team-a -o jsonpath='{.status.drift}'   # it came back; the finding is recorded
+  kubectl --as=bob --as-group=team-a-admins -n team-a-dev create -f - <<<'{"apiVersion":"tenantry.io/v1alpha1","kind":"NamespaceClaim","metadata":{"name":"team-a-feature-y"}}'
+  kubectl get nsc -A                                # claims: Namespace, Ready, Reason
   kubectl -n team-a-dev patch resourcequota tenantry-compute --type=merge \
       -p '{"spec":{"hard":{"pods":"99"}}}' --field-manager=intruder   # corrected, attributed to "intruder"
   kubectl --as=bob --as-group=team-a-admins -n team-a-dev delete networkpolicy tenantry-isolation   # denied by policy

@@ -52,6 +52,9 @@ func Options() crcache.Options {
 	// Tenants are cached whole, but for their managedFields, which the
 	// reconciler never reads (a third of a Tenant's size).
 	byObject[&tenantryv1alpha1.Tenant{}] = crcache.ByObject{Transform: dropManagedFields}
+	// NamespaceClaims likewise; they keep the namespace index, by which a
+	// pass lists the claims in its Tenant's namespaces.
+	byObject[&tenantryv1alpha1.NamespaceClaim{}] = crcache.ByObject{Transform: dropManagedFields}
 	return crcache.Options{ByObject: byObject, NewInformer: newInformer}
 }
 

@@ -52,6 +52,10 @@ func (f fakeSource) Tenants(context.Context, []string) ([]tenantryv1alpha1.Tenan
 	return nil, nil
 }
 
+func (fakeSource) Claims(context.Context, string) ([]tenantryv1alpha1.NamespaceClaim, error) {
+	return nil, nil
+}
+
 func (f fakeSource) Class(_ context.Context, name string) (*tenantryv1alpha1.TenantClass, error) {
 	return f.classes[name], nil
 }

@@ -48,6 +48,8 @@ type execution struct {
 	adopted map[string]string
 	// inventory is status.inventory as the pass leaves it.
 	inventory map[string]tenantryv1alpha1.InventoryEntry
+	// claims are the NamespaceClaims observed, by <namespace>/<name>.
+	claims map[string]*tenantryv1alpha1.NamespaceClaim
 	// requeueAfter is when the Tenant wants its next pass at the latest.
 	requeueAfter time.Duration
 }
@@ -121,7 +123,8 @@ func (ex *execution) namespaces(ctx context.Context, actions []plan.Action, obs 
 // for an adoption, Created only when this apply created it (it was absent,
 // and the API server's answer shows no writer but Tenantry).
 func (ex *execution) inventoryEntry(a plan.Action, ns *corev1.Namespace) (tenantryv1alpha1.InventoryEntry, bool) {
-	entry := tenantryv1alpha1.InventoryEntry{Name: ns.Name, UID: ns.UID, Origin: tenantryv1alpha1.NamespaceAdopted}
+	entry := tenantryv1alpha1.InventoryEntry{Name: ns.Name, UID: ns.UID, Origin: tenantryv1alpha1.NamespaceAdopted,
+		Claim: ns.Annotations[tenantryv1alpha1.ClaimAnnotation]}
 	switch {
 	case ns.UID == "":
 		return entry, false // the next pass sees it in the cache

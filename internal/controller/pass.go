@@ -68,6 +68,9 @@ func (r *TenantReconciler) pass(ctx context.Context, t *tenantryv1alpha1.Tenant)
 	default:
 		err = statusErr
 	}
+	if claimErr := r.writeClaims(ctx, t, p, ex, o.Err); claimErr != nil {
+		err = errors.Join(err, claimErr)
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -86,6 +89,10 @@ func (r *TenantReconciler) planAndExecute(ctx context.Context, t *tenantryv1alph
 		return nil, err
 	}
 	obs.Verified = r.verified.Lookup(t.Name)
+	ex.claims = map[string]*tenantryv1alpha1.NamespaceClaim{}
+	for i := range obs.Claims {
+		ex.claims[plan.ClaimKey(&obs.Claims[i])] = &obs.Claims[i]
+	}
 	p, err := gather.Plan(ctx, src, e, obs, r.planConfig())
 	if err != nil {
 		return nil, err

@@ -80,6 +80,8 @@ type TenantReconciler struct {
 	accepted acceptedContent
 	// informers give the tenant index of the managed kinds.
 	informers crcache.Informers
+	// claims remembers the claim statuses last written.
+	claims claimMemory
 }
 
 // writtenStatus is a status this controller wrote and the resourceVersion
@@ -92,6 +94,8 @@ type writtenStatus struct {
 // +kubebuilder:rbac:groups=tenantry.io,resources=tenants,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=tenantry.io,resources=tenants/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=tenantry.io,resources=tenants/finalizers,verbs=update
+// +kubebuilder:rbac:groups=tenantry.io,resources=namespaceclaims,verbs=get;list;watch
+// +kubebuilder:rbac:groups=tenantry.io,resources=namespaceclaims/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=resourcequotas;limitranges,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
@@ -151,13 +155,14 @@ func (r *TenantReconciler) addFinalizer(ctx context.Context, t *tenantryv1alpha1
 
 // forgetTenant drops everything the controller keeps per Tenant: the status
 // it last wrote, its failure streak, its verified marks, the label maps of
-// its cache copies and its metric series. It runs whenever a Tenant is gone,
+// its cache copies, the claim statuses it wrote and its metric series. It runs whenever a Tenant is gone,
 // whatever the route: its finalizer removed by the operator, or stripped by
 // someone else.
 func (r *TenantReconciler) forgetTenant(name string) {
 	r.written.Delete(name)
 	r.failures.Succeeded(name)
 	r.verified.Forget(name)
+	r.claims.forget(name)
 	cache.Forget(name)
 	metrics.ForgetTenant(name)
 }

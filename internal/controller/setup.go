@@ -85,6 +85,10 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&tenantryv1alpha1.Tenant{}, handler.EnqueueRequestsFromMapFunc(r.tenantsSharingHostnames),
 			builder.WithPredicates(hostnamesChanged)).
+		// A claim's creation, new spec or deletion reaches the Tenant of the
+		// namespace it is in; its status writes (the operator's) do not.
+		Watches(&tenantryv1alpha1.NamespaceClaim{}, handler.EnqueueRequestsFromMapFunc(r.tenantOfClaim),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: max(1, r.Config.MaxConcurrentReconciles),
 			// Per-Tenant retry backoff, capped at 30 s rather than the
@@ -153,6 +157,20 @@ func (r *TenantReconciler) tenantsForNamespace(ctx context.Context, obj client.O
 		}
 	}
 	return reqs
+}
+
+// tenantOfClaim maps a NamespaceClaim event to the Tenant named in the
+// label of the namespace it is in (the cached namespace: only labelled
+// namespaces are cached, and only a tenant namespace holds claims).
+func (r *TenantReconciler) tenantOfClaim(ctx context.Context, obj client.Object) []reconcile.Request {
+	ns := &corev1.Namespace{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: obj.GetNamespace()}, ns); err != nil {
+		return nil
+	}
+	if tenant := ns.Labels[tenantryv1alpha1.TenantLabel]; tenant != "" {
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: tenant}}}
+	}
+	return nil
 }
 
 // tenantsOfClass maps a TenantClass event to the Tenants naming it.

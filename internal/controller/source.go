@@ -62,6 +62,15 @@ func (c cacheSource) Namespace(ctx context.Context, name string) (*corev1.Namesp
 	return ns, false, nil
 }
 
+// Claims lists the NamespaceClaims in a namespace from the cache.
+func (c cacheSource) Claims(ctx context.Context, namespace string) ([]tenantryv1alpha1.NamespaceClaim, error) {
+	var list tenantryv1alpha1.NamespaceClaimList
+	if err := c.r.Client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
 // Class reads a TenantClass from the cache; nil when it does not exist.
 func (c cacheSource) Class(ctx context.Context, name string) (*tenantryv1alpha1.TenantClass, error) {
 	class := &tenantryv1alpha1.TenantClass{}

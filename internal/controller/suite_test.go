@@ -93,8 +93,16 @@ func runSuite(m *testing.M) int {
 	if err != nil {
 		panic(fmt.Sprintf("install config/default: %v\n%s", err, out))
 	}
-	out, err = exec.Command(filepath.Join(assets, "kubectl"), "--kubeconfig="+kubectlKC,
-		"wait", "--for=condition=Established", "crd/tenants.tenantry.io", "crd/tenantclasses.tenantry.io").CombinedOutput()
+	// kubectl wait fails, rather than waits, on a CRD whose status is not
+	// written yet: try again a few times.
+	for range 10 {
+		out, err = exec.Command(filepath.Join(assets, "kubectl"), "--kubeconfig="+kubectlKC, "wait", "--for=condition=Established",
+			"crd/tenants.tenantry.io", "crd/tenantclasses.tenantry.io", "crd/namespaceclaims.tenantry.io").CombinedOutput()
+		if err == nil {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 	if err != nil {
 		panic(fmt.Sprintf("wait for CRD: %v\n%s", err, out))
 	}

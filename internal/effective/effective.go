@@ -1,8 +1,10 @@
 // Package effective computes a Tenant's effective spec: the one value every
 // desired object is rendered from, with defaults resolved, and a hash of
 // every input it came from. It is pure. Whatever the desired state comes to
-// depend on (operator options today; a class or namespace claims next) is
-// an input here, so that the hash moves whenever the desired state may.
+// depend on (operator options, a class) is an input here, so that the hash
+// moves whenever the desired state may. NamespaceClaims are not: the planner
+// verifies a claimed namespace against this hash and its claim (plan's
+// claimInputs), so one claim's change re-checks only its namespace.
 package effective
 
 import (
@@ -87,6 +89,15 @@ func WithClass(t *tenantryv1alpha1.Tenant, class *tenantryv1alpha1.TenantClass, 
 // never observed.
 func (e *Tenant) Observed(st tenantryv1alpha1.TenantStatus) bool {
 	return st.ObservedGeneration > 0 && st.ObservedGeneration == e.Generation && st.ClassGeneration == e.ClassGeneration
+}
+
+// ClaimPrefix is the prefix of every claimed namespace's name:
+// selfService.namePrefix, else "<tenant name>-".
+func (e *Tenant) ClaimPrefix() string {
+	if ss := e.Spec.SelfService; ss != nil && ss.NamePrefix != "" {
+		return ss.NamePrefix
+	}
+	return e.Name + "-"
 }
 
 // ClusterRoles lists every ClusterRole the Tenant binds, sorted and unique.

@@ -112,6 +112,15 @@ func (d *Direct) Tenants(ctx context.Context, _ []string) ([]tenantryv1alpha1.Te
 	return list.Items, nil
 }
 
+// Claims lists the NamespaceClaims in a namespace.
+func (d *Direct) Claims(ctx context.Context, namespace string) ([]tenantryv1alpha1.NamespaceClaim, error) {
+	var list tenantryv1alpha1.NamespaceClaimList
+	if err := d.Client.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return nil, fmt.Errorf("list NamespaceClaims in %s: %w", namespace, err)
+	}
+	return list.Items, nil
+}
+
 // Read reads an object whole; nil when absent.
 func (d *Direct) Read(ctx context.Context, kind, namespace, name string) (client.Object, error) {
 	obj := kinds.ByName(kind).New()

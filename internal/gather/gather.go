@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -38,6 +39,8 @@ type Source interface {
 	// every Tenant with a hostname overlapping one of them (more, up to
 	// every Tenant, is fine: the planner decides).
 	Tenants(ctx context.Context, hostnames []string) ([]tenantryv1alpha1.Tenant, error)
+	// Claims lists the NamespaceClaims in a namespace.
+	Claims(ctx context.Context, namespace string) ([]tenantryv1alpha1.NamespaceClaim, error)
 }
 
 // ClassSource reads TenantClasses.
@@ -89,15 +92,16 @@ func Observe(ctx context.Context, src Source, t *tenantryv1alpha1.Tenant, e *eff
 	if !obs.Deleting {
 		names = append(names, e.NamespaceNames()...)
 	}
-	for _, name := range names {
-		if _, seen := obs.Namespaces[name]; seen {
-			continue
+	for _, entry := range obs.Inventory {
+		if host, _, ok := strings.Cut(entry.Claim, "/"); ok {
+			names = append(names, host) // its departure depends on it
 		}
-		ns, cached, err := src.Namespace(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		obs.Namespaces[name] = plan.Namespace{Object: ns, Cached: cached}
+	}
+	if err := observeNamespaces(ctx, src, obs, names); err != nil {
+		return nil, err
+	}
+	if err := observeClaims(ctx, src, obs, e.Name); err != nil {
+		return nil, err
 	}
 	for _, k := range kinds.Children() {
 		items, err := src.TenantObjects(ctx, k, e.Name)
@@ -126,6 +130,43 @@ func Observe(ctx context.Context, src Source, t *tenantryv1alpha1.Tenant, e *eff
 		}
 	}
 	return obs, nil
+}
+
+// observeNamespaces reads the named namespaces not observed yet.
+func observeNamespaces(ctx context.Context, src Source, obs *plan.Observed, names []string) error {
+	for _, name := range names {
+		if _, seen := obs.Namespaces[name]; seen {
+			continue
+		}
+		ns, cached, err := src.Namespace(ctx, name)
+		if err != nil {
+			return err
+		}
+		obs.Namespaces[name] = plan.Namespace{Object: ns, Cached: cached}
+	}
+	return nil
+}
+
+// observeClaims lists the NamespaceClaims in every namespace labelled for
+// the tenant (the plan decides which are proven its), and reads the
+// namespace each asks for: whether it exists decides the claim.
+func observeClaims(ctx context.Context, src Source, obs *plan.Observed, tenant string) error {
+	var asked []string
+	for _, name := range slices.Sorted(maps.Keys(obs.Namespaces)) {
+		ns := obs.Namespaces[name].Object
+		if ns == nil || ns.Labels[tenantryv1alpha1.TenantLabel] != tenant {
+			continue
+		}
+		claims, err := src.Claims(ctx, name)
+		if err != nil {
+			return err
+		}
+		for _, c := range claims {
+			asked = append(asked, c.Name)
+		}
+		obs.Claims = append(obs.Claims, claims...)
+	}
+	return observeNamespaces(ctx, src, obs, asked)
 }
 
 // Plan makes the plan for e from obs, reading whole what the plan asks to

@@ -17,6 +17,8 @@ import (
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 )
 
 // Names of the managed kinds.
@@ -59,6 +61,10 @@ var registry = []Kind{{
 	KeepStatus: func(from, to client.Object) {
 		to.(*corev1.Namespace).Status = from.(*corev1.Namespace).Status
 		to.SetUID(from.GetUID()) // the inventory pins namespaces by UID
+		// A claimed namespace's claim proves which NamespaceClaim it is for.
+		if claim, ok := from.GetAnnotations()[tenantryv1alpha1.ClaimAnnotation]; ok {
+			to.SetAnnotations(map[string]string{tenantryv1alpha1.ClaimAnnotation: claim})
+		}
 	},
 }, {
 	Name: ResourceQuota, Resource: "resourcequotas", Namespaced: true,

@@ -32,6 +32,11 @@ type builder struct {
 	desired map[string]bool
 	// granted are the Tenant's hostnames no earlier Tenant holds.
 	granted []string
+	// accepted are the claims that get (or have) their namespace, in
+	// acceptance order; claimChanged names those whose spec the last
+	// status did not observe, so a difference is a change, not drift.
+	accepted     []*tenantryv1alpha1.NamespaceClaim
+	claimChanged map[string]bool
 }
 
 func newBuilder(e *effective.Tenant, obs *Observed, cfg Config) *builder {
@@ -41,10 +46,11 @@ func newBuilder(e *effective.Tenant, obs *Observed, cfg Config) *builder {
 			Inputs: e.Hash, Deleting: obs.Deleting,
 			Inventory: maps.Clone(obs.Inventory),
 		},
-		observed:  e.Observed(obs.Status),
-		wasActive: map[string]bool{},
-		bindRoles: true,
-		desired:   map[string]bool{},
+		observed:     e.Observed(obs.Status),
+		wasActive:    map[string]bool{},
+		bindRoles:    true,
+		desired:      map[string]bool{},
+		claimChanged: map[string]bool{},
 	}
 	if b.p.Inventory == nil {
 		b.p.Inventory = map[string]tenantryv1alpha1.InventoryEntry{}
@@ -73,7 +79,9 @@ func (b *builder) build() *Plan {
 		}
 		b.checkClusterRoles()
 		b.hostnames()
+		b.claims()
 		b.namespaces()
+		b.claimVerdictPhases()
 		for _, ns := range b.p.Active {
 			b.ensureEach(render.Children(b.e, ns, b.bindRoles), b.e.Hash)
 		}
@@ -130,13 +138,16 @@ func (b *builder) conflict(kind, namespace, name, message string) {
 		Kind: kind, Namespace: namespace, Name: name, Message: message})
 }
 
-// listed are the namespaces the Tenant keeps: those in its spec, none once
-// it is being deleted.
+// listed are the namespaces the Tenant keeps: those in its spec and those
+// of accepted claims, none once it is being deleted.
 func (b *builder) listed() map[string]bool {
 	listed := map[string]bool{}
 	if !b.obs.Deleting {
 		for _, ns := range b.e.Spec.Namespaces {
 			listed[ns.Name] = true
+		}
+		for _, c := range b.accepted {
+			listed[c.Name] = true
 		}
 	}
 	return listed
@@ -150,10 +161,33 @@ func (b *builder) expectExisting(d render.Object) bool {
 	}
 	switch {
 	case d.Kind == kinds.Namespace:
-		return b.wasActive[d.Name]
+		return b.wasActive[d.Name] && !b.claimChanged[d.Name]
 	case d.Namespace != "":
 		return b.wasActive[d.Namespace]
 	default:
-		return true
+		// The cluster RBAC names the Active namespaces: a claimed one
+		// arriving or leaving changes it without a new generation.
+		return !b.claimedActiveChanged()
 	}
+}
+
+// claimedActiveChanged: the Active claimed namespaces differ from those
+// the last status reported.
+func (b *builder) claimedActiveChanged() bool {
+	before := map[string]bool{}
+	for _, st := range b.obs.Status.Namespaces {
+		if st.Claim != "" && st.Phase == tenantryv1alpha1.NamespaceActive {
+			before[st.Name] = true
+		}
+	}
+	now := 0
+	for _, st := range b.p.Namespaces {
+		if st.Claim != "" && st.Phase == tenantryv1alpha1.NamespaceActive {
+			if !before[st.Name] {
+				return true
+			}
+			now++
+		}
+	}
+	return now != len(before)
 }

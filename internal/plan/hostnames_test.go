@@ -52,7 +52,7 @@ var t0 = metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 
 func at(seconds int) metav1.Time { return metav1.NewTime(t0.Add(time.Duration(seconds) * time.Second)) }
 
-func claim(name string, created metav1.Time, hostnames ...string) HostnameClaim {
+func hostClaim(name string, created metav1.Time, hostnames ...string) HostnameClaim {
 	return HostnameClaim{Tenant: name, UID: types.UID("uid-" + name), Created: created, Hostnames: hostnames}
 }
 
@@ -68,18 +68,18 @@ func TestGrantHostnames(t *testing.T) {
 		name: "no one else: all granted", created: at(10), granted: mine,
 	}, {
 		name: "a later Tenant asking for the same: all granted", created: at(10),
-		claims:  []HostnameClaim{claim("b", at(20), "shop.example.com", "www.team-a.example.com")},
+		claims:  []HostnameClaim{hostClaim("b", at(20), "shop.example.com", "www.team-a.example.com")},
 		granted: mine,
 	}, {
 		name: "an earlier Tenant holds one exactly", created: at(10),
-		claims:    []HostnameClaim{claim("b", at(5), "shop.example.com")},
+		claims:    []HostnameClaim{hostClaim("b", at(5), "shop.example.com")},
 		granted:   []string{"team-a.example.com", "*.team-a.example.com"},
 		conflicts: []HostnameConflict{{Hostname: "shop.example.com", Tenant: "b", Theirs: "shop.example.com"}},
 	}, {
 		name: "an earlier wildcard covers one, an earlier name is covered by our wildcard", created: at(10),
 		claims: []HostnameClaim{
-			claim("b", at(5), "*.example.com"),
-			claim("c", at(1), "api.team-a.example.com"),
+			hostClaim("b", at(5), "*.example.com"),
+			hostClaim("c", at(1), "api.team-a.example.com"),
 		},
 		conflicts: []HostnameConflict{
 			{Hostname: "*.team-a.example.com", Tenant: "c", Theirs: "api.team-a.example.com"},
@@ -88,12 +88,12 @@ func TestGrantHostnames(t *testing.T) {
 		},
 	}, {
 		name: "same creation second: the smaller name holds it", created: at(10),
-		claims:    []HostnameClaim{claim("a", at(10), "team-a.example.com"), claim("zz", at(10), "shop.example.com")},
+		claims:    []HostnameClaim{hostClaim("a", at(10), "team-a.example.com"), hostClaim("zz", at(10), "shop.example.com")},
 		granted:   []string{"*.team-a.example.com", "shop.example.com"},
 		conflicts: []HostnameConflict{{Hostname: "team-a.example.com", Tenant: "a", Theirs: "team-a.example.com"}},
 	}, {
 		name: "its own claim and unrelated ones change nothing", created: at(10),
-		claims:  []HostnameClaim{claim("team", at(10), mine...), claim("d", at(1), "team-b.example.com", "*.b.team-a.example.com")},
+		claims:  []HostnameClaim{hostClaim("team", at(10), mine...), hostClaim("d", at(1), "team-b.example.com", "*.b.team-a.example.com")},
 		granted: mine,
 	}}
 	for _, tt := range tests {
@@ -186,7 +186,7 @@ func TestGrantedHostnamesAreNamespaceInputs(t *testing.T) {
 		t.Fatalf("converged: %v, confirm %v", summary(p), p.Confirm)
 	}
 	w.obs.Created = at(10)
-	w.obs.HostnameClaims = []HostnameClaim{claim("early", at(1), "shop.example.com")}
+	w.obs.HostnameClaims = []HostnameClaim{hostClaim("early", at(1), "shop.example.com")}
 	p := w.plan(tn)
 	if len(p.Confirm) != 1 || p.Confirm[0].Key() != "Namespace/late-a" {
 		t.Fatalf("the namespace must be read again: confirm %v, actions %v", p.Confirm, summary(p))

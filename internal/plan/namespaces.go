@@ -105,18 +105,10 @@ func classifyNamespace(e *effective.Tenant, ns *corev1.Namespace, wasActive bool
 func (b *builder) namespaces() {
 	var conflicts, protected []string
 	for _, spec := range b.e.Spec.Namespaces {
-		st, isProtected := b.namespace(spec)
-		switch {
-		case isProtected:
-			protected = append(protected, spec.Name)
-		case st.Phase == tenantryv1alpha1.NamespaceActive:
-			b.p.Active = append(b.p.Active, spec.Name)
-		case st.Phase == tenantryv1alpha1.NamespaceConflict:
-			conflicts = append(conflicts, fmt.Sprintf("%s (%s)", spec.Name, st.Message))
-		default:
-			b.p.Progressing = append(b.p.Progressing, "namespace "+spec.Name)
-		}
-		b.p.Namespaces = append(b.p.Namespaces, st)
+		b.planNamespace(spec, nil, &conflicts, &protected)
+	}
+	for _, c := range b.accepted {
+		b.planNamespace(tenantryv1alpha1.TenantNamespace{Name: c.Name}, c, &conflicts, &protected)
 	}
 	if len(protected) > 0 {
 		b.stall(tenantryv1alpha1.ReasonNamespaceProtected, "Protected namespaces are never tenant namespaces: "+joinSorted(protected)+"; nothing was labelled or adopted there")
@@ -126,9 +118,26 @@ func (b *builder) namespaces() {
 	}
 }
 
+// planNamespace plans one namespace, of the spec or (claim not nil) of an
+// accepted claim, and tallies its verdict.
+func (b *builder) planNamespace(spec tenantryv1alpha1.TenantNamespace, claim *tenantryv1alpha1.NamespaceClaim, conflicts, protected *[]string) {
+	st, isProtected := b.namespace(spec, claim)
+	switch {
+	case isProtected:
+		*protected = append(*protected, spec.Name)
+	case st.Phase == tenantryv1alpha1.NamespaceActive:
+		b.p.Active = append(b.p.Active, spec.Name)
+	case st.Phase == tenantryv1alpha1.NamespaceConflict:
+		*conflicts = append(*conflicts, fmt.Sprintf("%s (%s)", spec.Name, st.Message))
+	default:
+		b.p.Progressing = append(b.p.Progressing, "namespace "+spec.Name)
+	}
+	b.p.Namespaces = append(b.p.Namespaces, st)
+}
+
 // namespace plans one listed namespace and returns its status once the
 // plan's writes succeed, and whether it is protected.
-func (b *builder) namespace(spec tenantryv1alpha1.TenantNamespace) (tenantryv1alpha1.NamespaceStatus, bool) {
+func (b *builder) namespace(spec tenantryv1alpha1.TenantNamespace, claim *tenantryv1alpha1.NamespaceClaim) (tenantryv1alpha1.NamespaceStatus, bool) {
 	name := spec.Name
 	on := b.obs.Namespaces[name]
 	v := classifyNamespace(b.e, on.Object, b.wasActive[name], b.cfg.Protection(name, on.Object))
@@ -136,7 +145,13 @@ func (b *builder) namespace(spec tenantryv1alpha1.TenantNamespace) (tenantryv1al
 	if !v.manage {
 		return st, v.protected
 	}
-	d := render.Namespace(b.e, spec, b.granted)
+	d, inputs := render.Namespace(b.e, spec, b.granted), b.namespaceInputs()
+	if claim != nil {
+		// Only a namespace Tenantry creates is ever a claim's: the claims
+		// verdict left nothing else, and the fence refuses the rest.
+		st.Claim, v.adopt = ClaimKey(claim), false
+		d, inputs = render.ClaimedNamespace(b.e, claim, b.granted), claimInputs(inputs, claim)
+	}
 	if msg, refused := b.obs.Refused[name]; refused {
 		b.desired[d.Key()] = true
 		st.Phase, st.Message = tenantryv1alpha1.NamespacePending, "the API server refused the namespace: "+msg
@@ -149,7 +164,7 @@ func (b *builder) namespace(spec tenantryv1alpha1.TenantNamespace) (tenantryv1al
 	// Read past a cache that lags (a new namespace, informers relisting
 	// after an API server outage), a namespace with our label is still
 	// ours: only a missing label is a relabelling.
-	res := b.ensure(d, live, on.Cached || isTenants(live, b.e.Name), b.namespaceInputs())
+	res := b.ensure(d, live, on.Cached || isTenants(live, b.e.Name), inputs)
 	if res.pending {
 		return st, false
 	}
@@ -169,6 +184,10 @@ func (b *builder) namespace(spec tenantryv1alpha1.TenantNamespace) (tenantryv1al
 		st.Phase, st.Message = tenantryv1alpha1.NamespaceActive, b.adoptedMessage(name)
 		if on.Object != nil && !v.adopt {
 			b.inventory(name, on.Object)
+		}
+		if e, ok := b.p.Inventory[name]; ok && e.Claim != st.Claim {
+			e.Claim = st.Claim // a claimed namespace listed in the spec since
+			b.p.Inventory[name] = e
 		}
 	}
 	return st, false
@@ -197,7 +216,8 @@ func (b *builder) inventory(name string, ns *corev1.Namespace) {
 	if _, adopted := full.GetAnnotations()[tenantryv1alpha1.AdoptedAnnotation]; !adopted && OnlyTenantryWrote(full) {
 		origin = tenantryv1alpha1.NamespaceCreated
 	}
-	b.p.Inventory[name] = tenantryv1alpha1.InventoryEntry{Name: name, UID: full.GetUID(), Origin: origin}
+	b.p.Inventory[name] = tenantryv1alpha1.InventoryEntry{Name: name, UID: full.GetUID(), Origin: origin,
+		Claim: full.GetAnnotations()[tenantryv1alpha1.ClaimAnnotation]}
 }
 
 // OnlyTenantryWrote: no field manager but Tenantry's main one has written

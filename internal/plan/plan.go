@@ -55,6 +55,8 @@ type Observed struct {
 	// Preflight are the API server's refusals of the spec's passthrough
 	// content (a dry run); any refusal halts the plan.
 	Preflight []string
+	// Claims are the NamespaceClaims in the Tenant's namespaces.
+	Claims []tenantryv1alpha1.NamespaceClaim
 	// Verified reports whether version rv of the object at key was already
 	// found in sync with the desired state of inputs; nil for never.
 	Verified func(key, rv, inputs string) bool
@@ -176,6 +178,8 @@ type Plan struct {
 	Inventory map[string]tenantryv1alpha1.InventoryEntry
 	// Finalize: the Tenant is deleted and nothing of it is left to wait for.
 	Finalize bool
+	// Claims are the verdicts on the NamespaceClaims, accepted or refused.
+	Claims []status.ClaimVerdict
 }
 
 // Build makes the plan for e from what was observed. Pure.

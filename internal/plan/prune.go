@@ -3,6 +3,7 @@ package plan
 import (
 	"maps"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/types"
 
@@ -16,12 +17,33 @@ type departure struct {
 	name   string
 	uid    types.UID
 	origin tenantryv1alpha1.NamespaceOrigin
+	// claim is the claim the namespace was created for (the inventory's).
+	claim string
 }
 
 // deletes: the namespace is deleted rather than released. Only a namespace
 // Tenantry created is ever deleted; an adopted one is released.
 func (d departure) deletes(policy tenantryv1alpha1.DeletionPolicy) bool {
 	return d.origin == tenantryv1alpha1.NamespaceCreated && policy == tenantryv1alpha1.DeletionPolicyDelete
+}
+
+// policy is the deletion policy a departing namespace follows: the
+// Tenant's, unless it leaves because its claim is gone while the Tenant
+// stays. Then it is selfService.deletionPolicy, but only when the claim's
+// own namespace is still there and this Tenant's: a claim deleted with the
+// namespace it was in (or one that namespace left) never deletes anything,
+// so deleting a namespace never cascades.
+func (b *builder) policy(d departure) tenantryv1alpha1.DeletionPolicy {
+	if d.claim == "" || b.obs.Deleting {
+		return b.e.Spec.DeletionPolicy
+	}
+	host, _, _ := strings.Cut(d.claim, "/")
+	ss := b.e.Spec.SelfService
+	if hostNs := b.obs.Namespaces[host].Object; ss != nil && hostNs != nil && provenOurs(b.e, hostNs) && hostNs.DeletionTimestamp.IsZero() &&
+		ss.DeletionPolicy == tenantryv1alpha1.DeletionPolicyDelete {
+		return tenantryv1alpha1.DeletionPolicyDelete
+	}
+	return tenantryv1alpha1.DeletionPolicyRetain
 }
 
 // prune plans the removal of what is this tenant's but no longer desired:
@@ -37,9 +59,10 @@ func (b *builder) prune() {
 	var releases []Action
 	for _, d := range b.departures(listed) {
 		target := Ref{Kind: kinds.Namespace, Name: d.name, UID: d.uid}
-		if !d.deletes(b.e.Spec.DeletionPolicy) {
+		policy := b.policy(d)
+		if !d.deletes(policy) {
 			releases = append(releases, Action{Op: OpRelease, Target: target, Exists: true,
-				Why: "no longer listed; " + string(d.origin) + " namespaces are " + releasedWhy(d, b.e.Spec.DeletionPolicy)})
+				Why: "no longer listed; " + string(d.origin) + " namespaces are " + releasedWhy(d, policy)})
 			continue
 		}
 		deleting[d.name] = true
@@ -127,7 +150,7 @@ func (b *builder) departures(listed map[string]bool) []departure {
 				continue
 			}
 		}
-		out = append(out, departure{name: name, uid: entry.UID, origin: entry.Origin})
+		out = append(out, departure{name: name, uid: entry.UID, origin: entry.Origin, claim: entry.Claim})
 	}
 	return out
 }

@@ -93,9 +93,22 @@ func Namespace(t *effective.Tenant, ns tenantryv1alpha1.TenantNamespace, hostnam
 			delete(annotations, k)
 		}
 	}
-	ac.WithAnnotations(mergeMaps(annotations, GuardrailAnnotations(t, hostnames),
-		map[string]string{tenantryv1alpha1.TenantUIDAnnotation: string(t.UID)}))
+	own := map[string]string{tenantryv1alpha1.TenantUIDAnnotation: string(t.UID)}
+	if ss := t.Spec.SelfService; ss != nil && ss.NamePrefix != "" {
+		own[tenantryv1alpha1.ClaimPrefixAnnotation] = ss.NamePrefix
+	}
+	ac.WithAnnotations(mergeMaps(annotations, GuardrailAnnotations(t, hostnames), own))
 	return Object{Kind: kinds.Namespace, Name: ns.Name, Apply: ac}
+}
+
+// ClaimedNamespace renders the namespace of an accepted NamespaceClaim: a
+// tenant namespace like any other, with the claim's labels and annotations
+// and the annotation naming the claim (claim is <namespace>/<name>).
+func ClaimedNamespace(t *effective.Tenant, c *tenantryv1alpha1.NamespaceClaim, hostnames []string) Object {
+	o := Namespace(t, tenantryv1alpha1.TenantNamespace{Name: c.Name, Labels: c.Spec.Labels, Annotations: c.Spec.Annotations}, hostnames)
+	o.Apply.(*corev1ac.NamespaceApplyConfiguration).WithAnnotations(map[string]string{
+		tenantryv1alpha1.ClaimAnnotation: c.Namespace + "/" + c.Name})
+	return o
 }
 
 // ReleasedNamespace is the apply configuration that gives up every field

@@ -114,22 +114,28 @@ func TestArgoCDHealthScript(t *testing.T) {
 			if c.name == "no status yet" {
 				delete(obj.Object, "status")
 			}
-			L := lua.NewState(lua.Options{SkipOpenLibs: false})
-			defer L.Close()
-			L.SetGlobal("obj", toLua(L, obj.Object))
-			if err := L.DoString(string(script)); err != nil {
-				t.Fatal(err)
-			}
-			ret, ok := L.Get(-1).(*lua.LTable)
-			if !ok {
-				t.Fatalf("the script returned %v, not a table", L.Get(-1))
-			}
-			got, msg := ret.RawGetString("status").String(), ret.RawGetString("message").String()
+			got, msg := argoHealth(t, script, obj)
 			if got != c.argo || msg != c.argoMsg {
 				t.Fatalf("health = %s %q, want %s %q", got, msg, c.argo, c.argoMsg)
 			}
 		})
 	}
+}
+
+// argoHealth runs the health script on obj and returns its status and message.
+func argoHealth(t *testing.T, script []byte, obj *unstructured.Unstructured) (string, string) {
+	t.Helper()
+	L := lua.NewState(lua.Options{SkipOpenLibs: false})
+	defer L.Close()
+	L.SetGlobal("obj", toLua(L, obj.Object))
+	if err := L.DoString(string(script)); err != nil {
+		t.Fatal(err)
+	}
+	ret, ok := L.Get(-1).(*lua.LTable)
+	if !ok {
+		t.Fatalf("the script returned %v, not a table", L.Get(-1))
+	}
+	return ret.RawGetString("status").String(), ret.RawGetString("message").String()
 }
 
 // toLua converts JSON-like Go values to Lua values, lists as 1-based tables.

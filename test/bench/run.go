@@ -49,6 +49,8 @@ func benchTenant(i, namespaces int) *tenantryv1alpha1.Tenant {
 				{Name: "compute", Hard: corev1.ResourceList{"requests.cpu": resource.MustParse("4"), "requests.memory": resource.MustParse("8Gi"), "pods": resource.MustParse("40")}},
 			},
 			Class: benchClassName, // which adds the "services" quota
+			// Its owners may claim a namespace (measureClaims).
+			SelfService: &tenantryv1alpha1.SelfService{MaxNamespaces: 1},
 			LimitRange: &tenantryv1alpha1.TenantLimitRange{Limits: []corev1.LimitRangeItem{{Type: corev1.LimitTypeContainer,
 				Default: corev1.ResourceList{"cpu": resource.MustParse("500m"), "memory": resource.MustParse("512Mi")}}}},
 			NetworkPolicy: &tenantryv1alpha1.TenantNetworkPolicy{Policies: []tenantryv1alpha1.TenantExtraNetworkPolicy{{

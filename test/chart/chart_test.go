@@ -141,6 +141,13 @@ func TestChartAndKustomizeInstallTheSameObjects(t *testing.T) {
 			same(key, "spec")
 		case "ClusterRole", "Role":
 			same(key, "rules")
+			// Aggregation labels grant: the NamespaceClaim roles reach the
+			// owners through admin, edit and view.
+			for k, v := range kustomize[key].GetLabels() {
+				if strings.HasPrefix(k, "rbac.authorization.k8s.io/aggregate-to-") && helm[key].GetLabels()[k] != v {
+					t.Errorf("%s: the chart drops label %s=%s", key, k, v)
+				}
+			}
 		case "ClusterRoleBinding", "RoleBinding":
 			same(key, "roleRef")
 			same(key, "subjects")

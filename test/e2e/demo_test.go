@@ -66,6 +66,7 @@ var _ = Describe("make demo", Ordered, func() {
 		Expect(string(out)).To(MatchRegexp(`standard\s+1\s+1\s+1`))
 		Expect(string(out)).To(ContainSubstring("team-b-dev requests.cpu: 16"))
 		Expect(string(out)).To(ContainSubstring("team-b-dev requests.cpu: 24"))
+		Expect(string(out)).To(MatchRegexp(`team-a-dev\s+team-a-feature-x\s+team-a-feature-x\s+True\s+Reconciled`))
 		Expect(string(out)).To(ContainSubstring("Restored by Tenantry after"))
 		Expect(string(out)).To(ContainSubstring("can never be a tenant namespace"))
 		Expect(string(out)).To(ContainSubstring("ValidatingAdmissionPolicy 'tenantry-protect-managed-objects'"))

@@ -24,7 +24,13 @@ import (
 var (
 	ndTenants    = []string{"nd-t1", "nd-t2", "nd-t3"}
 	ndNamespaces = []string{"nd-a", "nd-b", "nd-c", "nd-d", "nd-e"}
+	// ndClaimOnly are namespaces only claims ask for (as well as the
+	// others): no spec lists them, so claims also get namespaces of their own.
+	ndClaimOnly = []string{"nd-x", "nd-y", "nd-z"}
 )
+
+// ndPool is every namespace the test watches.
+func ndPool() []string { return append(slices.Clone(ndNamespaces), ndClaimOnly...) }
 
 // ndSpec is the model of one Tenant's spec, and the UID of the Tenant.
 type ndSpec struct {
@@ -32,6 +38,9 @@ type ndSpec struct {
 	namespaces []string
 	deletion   tenantryv1alpha1.DeletionPolicy
 	adoption   tenantryv1alpha1.AdoptionPolicy
+	// claimDeletion is selfService.deletionPolicy: what deleting one of
+	// its NamespaceClaims does to the claimed namespace.
+	claimDeletion tenantryv1alpha1.DeletionPolicy
 }
 
 // nsState is one namespace as observed.
@@ -40,6 +49,8 @@ type nsState struct {
 	tenant      string
 	terminating bool
 	seeded      bool
+	// claim is the NamespaceClaim (<namespace>/<name>) it was created for.
+	claim string
 }
 
 // ndCreated is a namespace Tenantry created: it was absent before a Tenant
@@ -51,6 +62,7 @@ type ndCreated struct {
 	uid       string    // the namespace's
 	tenant    string    // name of the Tenant that created it
 	tenantUID types.UID // and its UID: a new Tenant of the same name is another Tenant
+	claim     string    // the NamespaceClaim it was created for, while it is that claim's
 }
 
 // ndStep is what one random step did.
@@ -66,13 +78,16 @@ type ndStep struct {
 	// adminDeleted: a namespace a cluster admin deleted in this step (one no
 	// Tenant lists, such as one left behind): not Tenantry's doing.
 	adminDeleted string
+	// unclaimed: the NamespaceClaim (<namespace>/<name>) deleted in this step.
+	unclaimed string
 }
 
 // ndOps weighs the kinds of random step: mostly spec edits, then the
 // attacks on ownership, and a cluster admin clearing a namespace no Tenant
 // lists, so that the pool does not fill up with namespaces left behind.
 var ndOps = []string{"create", "add", "add", "add", "remove", "remove", "remove", "rename", "rename",
-	"deletion", "adoption", "delete", "delete", "forge", "strip", "adopt", "cleanup", "cleanup", "hand"}
+	"deletion", "adoption", "delete", "delete", "forge", "strip", "adopt", "cleanup", "cleanup", "hand",
+	"claim", "claim", "claim", "unclaim", "unclaim", "selfservice"}
 
 // listedByAny: some Tenant of the model lists namespace ns.
 func listedByAny(model map[string]*ndSpec, ns string) bool {
@@ -90,11 +105,16 @@ func listedByAny(model map[string]*ndSpec, ns string) bool {
 // ownership: a cluster admin forging a Tenant's label on a namespace that is
 // not its, stripping a Tenant's finalizer before deleting it (its namespaces
 // stay behind, labelled), new Tenants reusing a deleted one's name, and
-// hand-made namespaces adopted under deletionPolicy Delete. After each step
+// hand-made namespaces adopted under deletionPolicy Delete; NamespaceClaims
+// made and deleted in the Tenants' namespaces (nested too), under both
+// selfService deletion policies. After each step
 // it checks: no namespace was deleted unless Tenantry created it (it was
 // absent when the Tenant listed it), it was still that Tenant's (same UID,
 // never released), and that Tenant's Delete policy asked for it (it dropped
-// the namespace from its spec, or was deleted itself); every other namespace
+// the namespace from its spec, or was deleted itself) — for a claimed
+// namespace: its claim was deleted in that step (never one deleted with the
+// namespace it was in) under selfService.deletionPolicy Delete, or its
+// Tenant was deleted under Delete; every other namespace
 // still holds the ConfigMap seeded in it. TENANTRY_SEED and TENANTRY_STEPS
 // change the sequence (the seed is logged, so a failure can be replayed).
 func TestNoDataLoss(t *testing.T) {
@@ -105,7 +125,7 @@ func TestNoDataLoss(t *testing.T) {
 
 	model := map[string]*ndSpec{}
 	created := map[string]ndCreated{}
-	deletions, spared := 0, 0
+	deletions, spared, claimed, claimDeletions := 0, 0, 0, 0
 	for step := 1; step <= steps; step++ {
 		before, listed := observeNamespaces(t), map[string][]string{}
 		for name, spec := range model {
@@ -130,18 +150,28 @@ func TestNoDataLoss(t *testing.T) {
 			if was.terminating || name == st.adminDeleted {
 				continue // judged in an earlier step, or not Tenantry's doing
 			}
-			if why := deletionAllowed(name, created[name], was, model, st.deleted); why != "" {
+			if why := deletionAllowed(name, created[name], was, model, st); why != "" {
 				t.Fatalf("step %d (%s): namespace %s (labelled for %q) was deleted, but %s", step, st.desc, name, was.tenant, why)
+			}
+			if created[name].claim != "" {
+				claimDeletions++
 			}
 			delete(created, name)
 			deletions++
 		}
+		for name, now := range after {
+			if was, ok := before[name]; now.claim != "" && (!ok || was.uid != now.uid) {
+				claimed++
+			}
+		}
 		learnCreated(created, before, after, model, st.handMade)
 		seedNamespaces(t)
 	}
-	if os.Getenv("TENANTRY_SEED") == "" && (deletions == 0 || spared == 0) {
-		t.Fatalf("the default sequence made %d deletions and spared %d namespaces: it no longer tests both sides of the Delete policy", deletions, spared)
+	if os.Getenv("TENANTRY_SEED") == "" && (deletions == 0 || spared == 0 || claimed == 0) {
+		t.Fatalf("the default sequence made %d deletions, spared %d namespaces and claimed %d: it no longer tests both sides of the Delete policy, or claims",
+			deletions, spared, claimed)
 	}
+	t.Logf("%d namespaces created for NamespaceClaims, %d of them deleted (their claim deleted under Delete, or their Tenant)", claimed, claimDeletions)
 	t.Logf("%d steps, %d namespace deletions, every one of a namespace Tenantry created, asked for by its Delete policy; "+
 		"%d times a Tenant with deletionPolicy Delete let go of a namespace it had not created (adopted, forged, left by a Tenant of its name) and it was kept; "+
 		"no seeded ConfigMap lost", steps, deletions, spared)
@@ -160,9 +190,13 @@ func letGo(name, tenant string, listed map[string][]string, model, deleted map[s
 
 // deletionAllowed says why the deletion of a namespace, as it was before
 // the step, was not allowed; "" when it was.
-func deletionAllowed(name string, c ndCreated, was nsState, model, deleted map[string]*ndSpec) string {
+func deletionAllowed(name string, c ndCreated, was nsState, model map[string]*ndSpec, st ndStep) string {
+	deleted := st.deleted
 	if c.uid != was.uid {
 		return "Tenantry did not create it (made by hand, adopted, or forged), or has released it since"
+	}
+	if c.claim != "" {
+		return claimedDeletionAllowed(c, model, st)
 	}
 	if last := deleted[c.tenant]; last != nil && last.uid == c.tenantUID {
 		if last.deletion == tenantryv1alpha1.DeletionPolicyDelete {
@@ -182,6 +216,27 @@ func deletionAllowed(name string, c ndCreated, was nsState, model, deleted map[s
 	return ""
 }
 
+// claimedDeletionAllowed is deletionAllowed for a namespace created for a
+// NamespaceClaim.
+func claimedDeletionAllowed(c ndCreated, model map[string]*ndSpec, st ndStep) string {
+	if last := st.deleted[c.tenant]; last != nil && last.uid == c.tenantUID {
+		if last.deletion == tenantryv1alpha1.DeletionPolicyDelete {
+			return ""
+		}
+		return fmt.Sprintf("it was claimed (%s) and its Tenant %s was deleted with deletionPolicy %s", c.claim, c.tenant, last.deletion)
+	}
+	spec := model[c.tenant]
+	switch {
+	case spec == nil || spec.uid != c.tenantUID:
+		return fmt.Sprintf("it was claimed (%s) and the Tenant %s (uid %s) that created it is gone (its finalizer stripped)", c.claim, c.tenant, c.tenantUID)
+	case st.unclaimed != c.claim:
+		return fmt.Sprintf("its claim %s was not deleted in this step (a claim gone with the namespace it was in must never delete its own)", c.claim)
+	case spec.claimDeletion != tenantryv1alpha1.DeletionPolicyDelete:
+		return fmt.Sprintf("its claim %s was deleted under selfService.deletionPolicy %s", c.claim, spec.claimDeletion)
+	}
+	return ""
+}
+
 // learnCreated records the namespaces Tenantry created in the step — new
 // (absent before, or another UID), not made by hand, labelled for a Tenant —
 // and forgets those no longer the creating Tenant's (released, relabelled).
@@ -189,13 +244,16 @@ func learnCreated(created map[string]ndCreated, before, after map[string]nsState
 	for name, now := range after {
 		if c, ok := created[name]; ok && (c.uid != now.uid || c.tenant != now.tenant) {
 			delete(created, name)
+		} else if ok {
+			c.claim = now.claim // a spec listing it takes it over from its claim
+			created[name] = c
 		}
 		was, existed := before[name]
 		if now.terminating || now.tenant == "" || name == handMade || existed && was.uid == now.uid {
 			continue
 		}
 		if spec := model[now.tenant]; spec != nil {
-			created[name] = ndCreated{uid: now.uid, tenant: now.tenant, tenantUID: spec.uid}
+			created[name] = ndCreated{uid: now.uid, tenant: now.tenant, tenantUID: spec.uid, claim: now.claim}
 		}
 	}
 	for name := range created {
@@ -245,14 +303,15 @@ func observeNamespaces(t *testing.T) map[string]nsState {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]nsState{}
-	for _, name := range ndNamespaces {
+	for _, name := range ndPool() {
 		var ns corev1.Namespace
 		err := admin.Get(ctx, client.ObjectKey{Name: name}, &ns)
 		if apierrors.IsNotFound(err) {
 			continue
 		}
 		mustDo(t, err)
-		st := nsState{name: name, uid: string(ns.UID), tenant: ns.Labels[tenantryv1alpha1.TenantLabel], terminating: ns.DeletionTimestamp != nil}
+		st := nsState{name: name, uid: string(ns.UID), tenant: ns.Labels[tenantryv1alpha1.TenantLabel], terminating: ns.DeletionTimestamp != nil,
+			claim: ns.Annotations[tenantryv1alpha1.ClaimAnnotation]}
 		err = admin.Get(ctx, client.ObjectKey{Namespace: name, Name: "seed"}, &corev1.ConfigMap{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			t.Fatal(err)

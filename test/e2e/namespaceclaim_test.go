@@ -1,0 +1,133 @@
+package e2e
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+)
+
+// Self-service namespaces: a tenant owner claims a namespace with a
+// NamespaceClaim in one of the tenant's namespaces. The owner's right to do
+// so comes from admin, into which kube-controller-manager aggregates the
+// claim role; nobody else's owners may claim there, and a claim never takes
+// an existing namespace.
+var _ = Describe("NamespaceClaims", Ordered, func() {
+	const (
+		tenant, host      = "ncl", "ncl-dev"
+		owner, ownerGroup = "nora", "ncl-owners"
+		otherTenant       = "ncm"
+		stranger, sGroup  = "max", "ncm-owners"
+	)
+	var own client.Client
+
+	newTenant := func(name, group string, selfService *tenantryv1alpha1.SelfService) *tenantryv1alpha1.Tenant {
+		return &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: tenantryv1alpha1.TenantSpec{
+			Owners:      []tenantryv1alpha1.Subject{{Kind: "Group", Name: group, APIGroup: rbacv1.GroupName}},
+			Namespaces:  []tenantryv1alpha1.TenantNamespace{{Name: name + "-dev"}},
+			SelfService: selfService,
+		}}
+	}
+	claim := func(namespace, name string) *tenantryv1alpha1.NamespaceClaim {
+		return &tenantryv1alpha1.NamespaceClaim{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
+	}
+	// waitClaim waits for the claim's Ready condition to have reason.
+	waitClaim := func(ctx SpecContext, namespace, name, reason string) *tenantryv1alpha1.NamespaceClaim {
+		c := &tenantryv1alpha1.NamespaceClaim{}
+		Eventually(func(g Gomega) {
+			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, c)).To(Succeed())
+			ready := meta.FindStatusCondition(c.Status.Conditions, tenantryv1alpha1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Reason).To(Equal(reason), ready.Message)
+		}).WithContext(ctx).Should(Succeed())
+		return c
+	}
+
+	BeforeAll(func(ctx SpecContext) {
+		Expect(admin.Create(ctx, newTenant(tenant, ownerGroup, &tenantryv1alpha1.SelfService{
+			MaxNamespaces: 3, DeletionPolicy: tenantryv1alpha1.DeletionPolicyDelete}))).To(Succeed())
+		Expect(admin.Create(ctx, newTenant(otherTenant, sGroup, &tenantryv1alpha1.SelfService{MaxNamespaces: 3}))).To(Succeed())
+		DeferCleanup(func(ctx SpecContext) {
+			for _, name := range []string{tenant, otherTenant} {
+				_ = admin.Delete(ctx, &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}})
+			}
+			for _, ns := range []string{"ncl-existing", "ncl-inner"} {
+				_ = admin.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+			}
+		})
+		waitReady(ctx, tenant)
+		waitReady(ctx, otherTenant)
+		own = clientAs(owner, ownerGroup)
+	})
+
+	It("gives the owner a Ready namespace with Tenantry's children", func(ctx SpecContext) {
+		// The aggregation controller adds the claim role to admin shortly
+		// after install: retry while it is not there yet.
+		Eventually(func() error { return own.Create(ctx, claim(host, "ncl-feature")) }).WithContext(ctx).Should(Succeed())
+		c := waitClaim(ctx, host, "ncl-feature", tenantryv1alpha1.ReasonReconciled)
+		Expect(c.Status.Namespace).To(Equal("ncl-feature"))
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: "ncl-feature", Name: "tenantry-owner"}, &rbacv1.RoleBinding{})).To(Succeed())
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: "ncl-feature", Name: "tenantry-isolation"}, &networkingv1.NetworkPolicy{})).To(Succeed())
+		ns := &corev1.Namespace{}
+		Expect(admin.Get(ctx, client.ObjectKey{Name: "ncl-feature"}, ns)).To(Succeed())
+		Expect(ns.Labels).To(HaveKeyWithValue("pod-security.kubernetes.io/enforce", "restricted"))
+		Expect(ns.Labels).To(HaveKeyWithValue(tenantryv1alpha1.TenantLabel, tenant))
+		// The owner works there like in any namespace of the tenant.
+		Expect(own.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ncl-feature", Name: "app"}})).To(Succeed())
+		tn := waitReady(ctx, tenant)
+		Expect(tn.Status.Namespaces).To(ContainElement(tenantryv1alpha1.NamespaceStatus{
+			Name: "ncl-feature", Phase: tenantryv1alpha1.NamespaceActive, Claim: host + "/ncl-feature"}))
+	})
+
+	It("forbids the owner of another tenant to claim there", func(ctx SpecContext) {
+		err := clientAs(stranger, sGroup).Create(ctx, claim(host, "ncl-mine"))
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
+		Expect(err.Error()).To(Equal(`namespaceclaims.tenantry.io is forbidden: User "` + stranger +
+			`" cannot create resource "namespaceclaims" in API group "tenantry.io" in the namespace "` + host + `"`))
+	})
+
+	It("refuses a claim for an existing namespace and leaves it untouched", func(ctx SpecContext) {
+		Expect(admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ncl-existing",
+			Labels: map[string]string{"keep": "me"}}})).To(Succeed())
+		Expect(own.Create(ctx, claim(host, "ncl-existing"))).To(Succeed())
+		c := waitClaim(ctx, host, "ncl-existing", tenantryv1alpha1.ReasonNamespaceExists)
+		stalled := meta.FindStatusCondition(c.Status.Conditions, tenantryv1alpha1.ConditionStalled)
+		Expect(stalled).NotTo(BeNil())
+		Expect(stalled.Message).To(Equal("namespace ncl-existing exists; a claim only ever gets a namespace Tenantry creates for it"))
+		Consistently(func(g Gomega) {
+			ns := &corev1.Namespace{}
+			g.Expect(admin.Get(ctx, client.ObjectKey{Name: "ncl-existing"}, ns)).To(Succeed())
+			g.Expect(ns.Labels).To(Equal(map[string]string{"keep": "me", "kubernetes.io/metadata.name": "ncl-existing"}))
+			g.Expect(ns.Annotations).To(BeEmpty())
+		}).WithContext(ctx).WithTimeout(2 * time.Second).Should(Succeed())
+	})
+
+	It("deletes a claimed namespace under Delete, and never cascades to the claims in it", func(ctx SpecContext) {
+		// A claim inside the claimed namespace.
+		Expect(own.Create(ctx, claim("ncl-feature", "ncl-inner"))).To(Succeed())
+		waitClaim(ctx, "ncl-feature", "ncl-inner", tenantryv1alpha1.ReasonReconciled)
+		// Deleting the outer claim deletes ncl-feature (Delete); the
+		// namespace controller deletes the inner claim with it, and its
+		// namespace is released, not deleted.
+		Expect(own.Delete(ctx, claim(host, "ncl-feature"))).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(admin.Get(ctx, client.ObjectKey{Name: "ncl-feature"}, &corev1.Namespace{}))
+		}).WithContext(ctx).Should(BeTrue())
+		Eventually(func(g Gomega) {
+			ns := &corev1.Namespace{}
+			g.Expect(admin.Get(ctx, client.ObjectKey{Name: "ncl-inner"}, ns)).To(Succeed())
+			g.Expect(ns.DeletionTimestamp).To(BeNil())
+			g.Expect(ns.Labels).NotTo(HaveKey(tenantryv1alpha1.TenantLabel))
+		}).WithContext(ctx).Should(Succeed())
+		waitReady(ctx, tenant)
+	})
+})
