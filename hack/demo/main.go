@@ -79,6 +79,11 @@ func run() error {
 	show(ctx, c, "get", "resourcequotas,limitranges,rolebindings,networkpolicies", "-A", "-l", "tenantry.io/tenant")
 
 	step("Tiers: TenantClasses gold and standard; team-b and team-c inherit from them")
+	for _, class := range []string{"standard", "gold"} {
+		if err := waitRolledOut(ctx, c, class); err != nil {
+			return err
+		}
+	}
 	show(ctx, c, "get", "tenantclasses")
 	show(ctx, c, "get", "resourcequota", "tenantry-compute", "-n", "team-b-dev", "-o", "jsonpath=team-b-dev requests.cpu: {.spec.hard.requests\\.cpu}{\"\\n\"}")
 	fmt.Println("\nRaising the gold tier's compute quota once reaches every gold Tenant:")
