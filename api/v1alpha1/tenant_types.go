@@ -286,6 +286,18 @@ type Subject struct {
 // +kubebuilder:validation:Pattern=`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`
 type LabelValue string
 
+// QuotaScope says what a quota item's hard limits apply to.
+// +kubebuilder:validation:Enum=Namespace;Tenant
+type QuotaScope string
+
+const (
+	// QuotaScopeNamespace: hard applies to each namespace (the default).
+	QuotaScopeNamespace QuotaScope = "Namespace"
+	// QuotaScopeTenant: hard is the total over all the tenant's namespaces;
+	// Tenantry moves each namespace's share to where it is used.
+	QuotaScopeTenant QuotaScope = "Tenant"
+)
+
 // TenantResourceQuota becomes ResourceQuota tenantry-<name> in every tenant namespace.
 type TenantResourceQuota struct {
 	// name of the quota, a DNS label; the ResourceQuota is tenantry-<name>.
@@ -295,7 +307,14 @@ type TenantResourceQuota struct {
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Name string `json:"name"`
 
-	// hard is the set of hard limits for each named resource, per namespace.
+	// scope is Namespace (the default: hard applies to each namespace) or
+	// Tenant (hard is the total over all the tenant's namespaces, never
+	// exceeded: each namespace's ResourceQuota holds a share of it).
+	// +optional
+	Scope QuotaScope `json:"scope,omitempty"`
+
+	// hard is the set of hard limits for each named resource: per namespace,
+	// or for the whole tenant under scope Tenant.
 	// +required
 	// +kubebuilder:validation:MinProperties=1
 	Hard corev1.ResourceList `json:"hard"`
@@ -567,6 +586,26 @@ type TenantStatus struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=20
 	Conflicts []ObjectConflict `json:"conflicts,omitempty"`
+
+	// quotas are the tenant-wide totals of each scope: Tenant quota: its
+	// hard limits and the usage summed over the tenant's namespaces.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Quotas []TenantQuotaStatus `json:"quotas,omitempty"`
+}
+
+// TenantQuotaStatus is the tenant-wide state of one scope: Tenant quota.
+type TenantQuotaStatus struct {
+	// name is the quota item's name.
+	Name string `json:"name"`
+	// hard is the tenant-wide limit.
+	// +optional
+	Hard corev1.ResourceList `json:"hard,omitempty"`
+	// used is the usage summed over the tenant's namespaces, as each
+	// namespace's ResourceQuota reports it.
+	// +optional
+	Used corev1.ResourceList `json:"used,omitempty"`
 }
 
 // NamespaceOrigin says how a namespace came under Tenantry's management.

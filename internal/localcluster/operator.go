@@ -54,8 +54,52 @@ func (c *Cluster) InstallKustomization(ctx context.Context, dir string) error {
 	if _, err := c.Kubectl(ctx, "apply", "--server-side", "--force-conflicts", "-k", dir); err != nil {
 		return err
 	}
-	_, err := c.Kubectl(ctx, "wait", "--for=condition=Established", "--timeout=60s", "crd/tenants.tenantry.io")
-	return err
+	if _, err := c.Kubectl(ctx, "wait", "--for=condition=Established", "--timeout=60s", "crd/tenants.tenantry.io"); err != nil {
+		return err
+	}
+	return c.waitPoliciesInForce(ctx)
+}
+
+// fenceProbe is a ClusterRole the operator-fence policy refuses the operator:
+// it would aggregate into admin.
+const fenceProbe = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: tenantry:tenant:policy-probe
+  labels: {rbac.authorization.k8s.io/aggregate-to-admin: "true"}
+`
+
+// waitPoliciesInForce waits until the admission policies just applied are
+// enforced: the API server loads policies from its informer in a periodic
+// refresh (a second apart), so a request right after the apply can pass
+// unchecked. It dry-runs, as the operator, a write the fence refuses until
+// it is refused, then lets one more refresh pass so that every policy of the
+// same apply is loaded too.
+func (c *Cluster) waitPoliciesInForce(ctx context.Context) error {
+	user, groups := ServiceAccountUser(OperatorNamespace, OperatorServiceAccount)
+	args := []string{"create", "--dry-run=server", "-f", "-", "--as=" + user}
+	for _, g := range groups {
+		args = append(args, "--as-group="+g)
+	}
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		out, err := c.KubectlStdin(ctx, []byte(fenceProbe), args...)
+		if err == nil {
+			last = fmt.Errorf("the operator-fence policy is not in force yet: %s", out)
+			return false, nil
+		}
+		last = err
+		return bytes.Contains([]byte(err.Error()), []byte("ValidatingAdmissionPolicy 'tenantry-operator-fence'")), nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the admission policies: %w (last: %v)", err, last)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(1500 * time.Millisecond):
+		return nil
+	}
 }
 
 // OperatorOptions say how to run the manager binary against the cluster.
