@@ -55,7 +55,11 @@ func TestSlimForCacheKeepsWhatTheReconcilerReads(t *testing.T) {
 	if !reflect.DeepEqual(slim.Status, full.Status) {
 		t.Fatalf("quota status lost: %+v", slim.Status)
 	}
-	if slim.Spec.Hard != nil || slim.ManagedFields != nil || slim.OwnerReferences != nil || slim.Annotations != nil || slim.UID != "" {
+	// Tenant-scope shares are moved from the hard values in place.
+	if !reflect.DeepEqual(slim.Spec.Hard, full.Spec.Hard) || slim.Spec.Scopes != nil {
+		t.Fatalf("quota spec: %+v, want its hard values only", slim.Spec)
+	}
+	if slim.ManagedFields != nil || slim.OwnerReferences != nil || slim.Annotations != nil || slim.UID != "" {
 		t.Fatalf("the copy keeps content it should drop: %+v", slim)
 	}
 	if got := slim.Labels; len(got) != 3 || got[tenantryv1alpha1.TenantLabel] != "slim" {

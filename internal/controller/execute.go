@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -220,6 +221,9 @@ func findingOf(f drift.Finding) status.Finding {
 // taking over fields others wrote (ForceOwnership): Tenantry's spec wins.
 func (ex *execution) apply(ctx context.Context, a plan.Action) error {
 	d := a.Object
+	if a.ResourceVersion != "" {
+		d.Apply = conditional(d.Apply, a.ResourceVersion)
+	}
 	err := ex.r.Client.Apply(ctx, d.Apply, client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership)
 	if apierr.IsImmutable(err) {
 		err = ex.r.replace(ctx, ex, d)
@@ -231,6 +235,20 @@ func (ex *execution) apply(ctx context.Context, a plan.Action) error {
 	ex.r.verified.Mark(ex.tenant.Name, d.Key(), appliedResourceVersion(d.Apply), a.Inputs)
 	logf.FromContext(ctx).V(1).Info("Applied "+d.Kind, "namespace", d.Namespace, "name", d.Name)
 	return nil
+}
+
+// conditional is a copy of a quota's apply configuration that the API
+// server applies only to version rv (409 otherwise): a share lowered from
+// the usage rv counted never lands below usage admitted since.
+func conditional(ac runtime.ApplyConfiguration, rv string) runtime.ApplyConfiguration {
+	rq, ok := ac.(*corev1ac.ResourceQuotaApplyConfiguration)
+	if !ok {
+		return ac
+	}
+	out := *rq
+	meta := *rq.ObjectMetaApplyConfiguration
+	out.ObjectMetaApplyConfiguration = &meta
+	return out.WithResourceVersion(rv)
 }
 
 // applyNamespace applies a namespace and returns the API server's answer

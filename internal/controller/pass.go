@@ -126,6 +126,7 @@ func outcomeOf(t *tenantryv1alpha1.Tenant, e *effective.Tenant, p *plan.Plan, ex
 	}
 	o.ClassGeneration = e.ClassGeneration
 	o.Halted, o.Stalled, o.Progressing, o.Conflicts = p.Halted, p.Stalled, p.Progressing, p.Conflicts
+	o.Quotas = p.Quotas
 	o.Managed = p.InPlace + ex.managed
 	for _, ns := range p.Namespaces {
 		if note, ok := ex.adopted[ns.Name]; ok && ns.Phase == tenantryv1alpha1.NamespaceActive {
@@ -187,6 +188,7 @@ func recordTenantMetrics(tenant string, st tenantryv1alpha1.TenantStatus) {
 	}
 	metrics.TenantReady.WithLabelValues(tenant).Set(ready)
 	metrics.ManagedObjects.WithLabelValues(tenant).Set(float64(st.ManagedObjects))
+	metrics.RecordTenantQuotas(tenant, st.Quotas)
 }
 
 // applyStatus server-side applies the status of a cluster-scoped Tenantry

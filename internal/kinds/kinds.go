@@ -73,7 +73,10 @@ var registry = []Kind{{
 		return corev1ac.ExtractResourceQuota(o.(*corev1.ResourceQuota), m)
 	},
 	KeepStatus: func(from, to client.Object) {
+		// Usage and, for Tenant-scope shares, the hard values in place:
+		// moving headroom is planned from them.
 		to.(*corev1.ResourceQuota).Status = from.(*corev1.ResourceQuota).Status
+		to.(*corev1.ResourceQuota).Spec.Hard = from.(*corev1.ResourceQuota).Spec.Hard
 	},
 }, {
 	Name: LimitRange, Resource: "limitranges", Namespaced: true,

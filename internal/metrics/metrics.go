@@ -2,8 +2,12 @@
 package metrics
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 )
 
 var (
@@ -21,10 +25,44 @@ var (
 		Name: "tenantry_managed_objects",
 		Help: "Objects Tenantry manages for the tenant (namespaces included).",
 	}, []string{"tenant"})
+
+	tenantQuotaHard = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tenantry_tenant_scope_quota_hard",
+		Help: "The tenant-wide limit of a scope: Tenant quota item, per resource.",
+	}, []string{"tenant", "quota", "resource"})
+
+	tenantQuotaUsed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tenantry_tenant_scope_quota_used",
+		Help: "Usage of a scope: Tenant quota item summed over the tenant's namespaces, per resource.",
+	}, []string{"tenant", "quota", "resource"})
 )
 
+// withQuotas are the tenants with tenant-wide quota series.
+var withQuotas sync.Map
+
 func init() {
-	crmetrics.Registry.MustRegister(DriftFindings, TenantReady, ManagedObjects)
+	crmetrics.Registry.MustRegister(DriftFindings, TenantReady, ManagedObjects, tenantQuotaHard, tenantQuotaUsed)
+}
+
+// RecordTenantQuotas sets the tenant-wide quota series from status.quotas,
+// dropping those of items and resources the Tenant no longer has.
+func RecordTenantQuotas(tenant string, quotas []tenantryv1alpha1.TenantQuotaStatus) {
+	// Most Tenants have none: they cost no scan of the series.
+	if _, had := withQuotas.Load(tenant); had {
+		tenantQuotaHard.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+		tenantQuotaUsed.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+		withQuotas.Delete(tenant)
+	}
+	if len(quotas) > 0 {
+		withQuotas.Store(tenant, true)
+	}
+	for _, q := range quotas {
+		for name, v := range q.Hard {
+			tenantQuotaHard.WithLabelValues(tenant, q.Name, string(name)).Set(v.AsApproximateFloat64())
+			used := q.Used[name]
+			tenantQuotaUsed.WithLabelValues(tenant, q.Name, string(name)).Set(used.AsApproximateFloat64())
+		}
+	}
 }
 
 // ForgetTenant removes a deleted tenant's series.
@@ -32,4 +70,7 @@ func ForgetTenant(tenant string) {
 	TenantReady.DeleteLabelValues(tenant)
 	ManagedObjects.DeleteLabelValues(tenant)
 	DriftFindings.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	tenantQuotaHard.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	tenantQuotaUsed.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
+	withQuotas.Delete(tenant)
 }

@@ -37,6 +37,13 @@ type builder struct {
 	// status did not observe, so a difference is a change, not drift.
 	accepted     []*tenantryv1alpha1.NamespaceClaim
 	claimChanged map[string]bool
+	// shares are the Tenant-scope quotas' shares, by key; quotaWait names,
+	// per namespace, a Tenant-scope quota admission does not enforce yet.
+	shares    map[string]*share
+	quotaWait map[string]string
+	// initial: the plan lists what a Tenant gets (Initial), whatever
+	// it would wait for.
+	initial bool
 }
 
 func newBuilder(e *effective.Tenant, obs *Observed, cfg Config) *builder {
@@ -51,6 +58,8 @@ func newBuilder(e *effective.Tenant, obs *Observed, cfg Config) *builder {
 		bindRoles:    true,
 		desired:      map[string]bool{},
 		claimChanged: map[string]bool{},
+		shares:       map[string]*share{},
+		quotaWait:    map[string]string{},
 	}
 	if b.p.Inventory == nil {
 		b.p.Inventory = map[string]tenantryv1alpha1.InventoryEntry{}
@@ -82,9 +91,11 @@ func (b *builder) build() *Plan {
 		b.claims()
 		b.namespaces()
 		b.claimVerdictPhases()
+		b.tenantQuotas()
 		for _, ns := range b.p.Active {
-			b.ensureEach(render.Children(b.e, ns, b.bindRoles), b.e.Hash)
+			b.ensureChildren(ns)
 		}
+		b.shrinksFirst()
 		// The per-tenant ClusterRole names the Active namespaces: they are
 		// part of what it was rendered from.
 		b.ensureEach(render.ClusterRBAC(b.e, b.p.Active), clusterRBACInputs(b.e.Hash, b.p.Active))

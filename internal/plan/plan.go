@@ -112,6 +112,9 @@ type Action struct {
 	Exists bool
 	// Created: applying the namespace creates it (it was absent).
 	Created bool
+	// ResourceVersion, when set, makes the write conditional on that
+	// version: a quota share lowered from the usage that version counted.
+	ResourceVersion string
 }
 
 // Key is the key of the object the action writes.
@@ -180,6 +183,8 @@ type Plan struct {
 	Finalize bool
 	// Claims are the verdicts on the NamespaceClaims, accepted or refused.
 	Claims []status.ClaimVerdict
+	// Quotas are the tenant-wide totals of the Tenant-scope quotas.
+	Quotas []tenantryv1alpha1.TenantQuotaStatus
 }
 
 // Build makes the plan for e from what was observed. Pure.
@@ -206,7 +211,9 @@ func (p *Plan) NamespaceActions() []Action {
 // the order they are applied: what `tenantry render` prints and what the
 // benchmark's floor applies. Every ClusterRole it asks for is allowed.
 func Initial(e *effective.Tenant) []render.Object {
-	p := Build(e, &Observed{}, Config{AllowedClusterRoles: e.ClusterRoles()})
+	b := newBuilder(e, &Observed{}, Config{AllowedClusterRoles: e.ClusterRoles()})
+	b.initial = true
+	p := b.build()
 	out := make([]render.Object, 0, len(p.Actions))
 	for _, a := range p.Actions {
 		out = append(out, a.Object)

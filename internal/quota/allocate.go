@@ -89,11 +89,14 @@ type column struct {
 	total            int64
 	used, spec, hard []int64
 	exists, owned    []bool
+	// quantum is the step headroom is handed out in: the most a pod of the
+	// tenant asks for on average, so a share's headroom fits one.
+	quantum int64
 }
 
 func allocateResource(name corev1.ResourceName, total resource.Quantity, shares []Share, out []Decision) {
 	u := unitOf(name, total)
-	col := column{total: u.count(total)}
+	col := column{total: u.count(total), quantum: quantum(name, u, shares)}
 	for _, s := range shares {
 		col.used = append(col.used, u.of(s.Used, name))
 		col.spec = append(col.spec, u.of(s.Spec, name))
@@ -132,7 +135,7 @@ func (c column) target() []int64 {
 	return ideal
 }
 
-// split is a fresh allocation of the total.
+// split is a fresh allocation of the total, handed out in quanta.
 func (c column) split() []int64 {
 	n := int64(len(c.used))
 	out := make([]int64, n)
@@ -148,40 +151,45 @@ func (c column) split() []int64 {
 		}
 		return out
 	}
+	copy(out, c.used)
 	free := c.total - used
-	even := free / 2
-	byUse := free - even
-	for i := range out {
-		out[i] = c.used[i] + even/n
-		if int64(i) < even%n {
-			out[i]++
-		}
-	}
+	quanta, rest := free/c.quantum, free%c.quantum
+	busiest := c.busiest()
+	give := func(i int, k int64) { out[i] += k * c.quantum }
+	even := quanta / 2
 	if used == 0 {
-		for i := range out {
-			out[i] += byUse / n
-			if int64(i) < byUse%n {
-				out[i]++
-			}
+		even = quanta
+	}
+	for i := range out {
+		give(i, even/n)
+		if int64(i) < even%n {
+			give(i, 1)
 		}
-		return out
 	}
-	given := int64(0)
-	for i, u := range c.used {
-		w := mulDiv(byUse, u, used)
-		out[i] += w
-		given += w
+	byUse, given := quanta-even, int64(0)
+	if byUse > 0 {
+		for i, u := range c.used {
+			k := mulDiv(byUse, u, used)
+			give(i, k)
+			given += k
+		}
+		// What rounding left goes to the busiest namespaces, one each.
+		for k := int64(0); k < byUse-given; k++ {
+			give(busiest[k%n], 1)
+		}
 	}
-	// What rounding left goes to the busiest namespaces, one unit each.
-	order := make([]int, n)
+	out[busiest[0]] += rest
+	return out
+}
+
+// busiest orders the namespaces by usage, the busiest first.
+func (c column) busiest() []int {
+	order := make([]int, len(c.used))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp64(c.used[b], c.used[a]) })
-	for k := int64(0); k < byUse-given; k++ {
-		out[order[k%n]]++
-	}
-	return out
+	return order
 }
 
 // healthy: the current allocation is Tenantry's own, within the total, and
@@ -201,7 +209,7 @@ func (c column) healthy(ideal []int64) bool {
 			continue
 		}
 		want := ideal[i] - c.used[i]
-		if c.spec[i]-c.used[i] < (want+1)/2 {
+		if c.spec[i]-c.used[i] < max((want+1)/2, min(want, c.quantum)) {
 			return false
 		}
 	}
@@ -251,6 +259,33 @@ func growOrder(c column, target, write []int64) []int {
 		return cmp64(write[a]-c.used[a], write[b]-c.used[b])
 	})
 	return out
+}
+
+// quantum is the step a pod resource's headroom is handed out in: the
+// largest average request per pod of a namespace, where the item counts
+// pods. Quota admission knows no partial pods: a share whose headroom is
+// below one pod's request is no headroom at all.
+func quantum(name corev1.ResourceName, u unit, shares []Share) int64 {
+	q := int64(1)
+	if !podResource(name) {
+		return q
+	}
+	for _, s := range shares {
+		pods, ok := s.Used[corev1.ResourcePods]
+		if !ok || pods.Value() == 0 {
+			continue
+		}
+		used := u.of(s.Used, name)
+		q = max(q, (used+pods.Value()-1)/pods.Value())
+	}
+	return q
+}
+
+// podResource: a resource pods ask for (requests, limits, their short forms).
+func podResource(name corev1.ResourceName) bool {
+	n := string(name)
+	return strings.HasPrefix(n, "requests.") || strings.HasPrefix(n, "limits.") || strings.HasPrefix(n, "hugepages-") ||
+		name == corev1.ResourceCPU || name == corev1.ResourceMemory || name == corev1.ResourceEphemeralStorage
 }
 
 // unit converts one resource's quantities to integers: thousandths for CPU

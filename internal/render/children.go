@@ -48,8 +48,14 @@ func Children(t *effective.Tenant, namespace string, bindRoles bool) []Object {
 }
 
 func resourceQuota(t *effective.Tenant, namespace string, q tenantryv1alpha1.TenantResourceQuota) Object {
+	return ResourceQuota(t, namespace, q, q.Hard)
+}
+
+// ResourceQuota renders quota item q in namespace with the given hard
+// limits: the item's own, or for a Tenant-scope item the namespace's share.
+func ResourceQuota(t *effective.Tenant, namespace string, q tenantryv1alpha1.TenantResourceQuota, hard corev1.ResourceList) Object {
 	name := ChildPrefix + q.Name
-	spec := corev1ac.ResourceQuotaSpec().WithHard(copyResourceList(q.Hard)).WithScopes(q.Scopes...)
+	spec := corev1ac.ResourceQuotaSpec().WithHard(copyResourceList(hard)).WithScopes(q.Scopes...)
 	if q.ScopeSelector != nil && len(q.ScopeSelector.MatchExpressions) > 0 {
 		spec.WithScopeSelector(convert[corev1ac.ScopeSelectorApplyConfiguration](q.ScopeSelector))
 	}

@@ -59,6 +59,8 @@ type Outcome struct {
 	// Halted: the pass stopped before applying anything (the spec was
 	// refused); what is in place is as the previous status says.
 	Halted bool
+	// Quotas are the tenant-wide totals of the Tenant-scope quotas.
+	Quotas []tenantryv1alpha1.TenantQuotaStatus
 }
 
 // Finding is a drift finding as shown in status: object key and what changed.
@@ -93,6 +95,7 @@ func Compute(prev tenantryv1alpha1.TenantStatus, generation int64, o Outcome, no
 		st.ManagedObjects = int32(o.Managed)
 		st.NamespaceCount = countActive(o.Namespaces)
 		st.Conflicts = conflictList(o.Conflicts)
+		st.Quotas = o.Quotas
 	}
 	// Whatever the pass achieved, the inventory records what it created or
 	// adopted: an error later in the pass must not lose that proof.

@@ -1,0 +1,166 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+)
+
+// quotaPod is a pod Pod Security restricted admits, asking for 100m CPU.
+func quotaPod(ns, name string) *corev1.Pod {
+	sc := &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false), Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: corev1.PodSpec{
+		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+		Containers: []corev1.Container{{Name: "app", Image: "registry.example.com/app:1", SecurityContext: sc,
+			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}},
+	}}
+}
+
+// shareSums are, per resource, the sums over the tenant's quotas of the
+// most each namespace may admit up to (spec.hard, or status.hard while the
+// quota controller has not copied a new spec yet), read in one list: one
+// consistent moment of the API server.
+func shareSums(ctx context.Context, tenant, quota string) (map[corev1.ResourceName]int64, error) {
+	var list corev1.ResourceQuotaList
+	if err := admin.List(ctx, &list, client.MatchingLabels{tenantryv1alpha1.TenantLabel: tenant}); err != nil {
+		return nil, err
+	}
+	out := map[corev1.ResourceName]int64{}
+	for _, rq := range list.Items {
+		if rq.Name != "tenantry-"+quota {
+			continue
+		}
+		for name, spec := range rq.Spec.Hard {
+			status := rq.Status.Hard[name]
+			out[name] += max(spec.MilliValue(), status.MilliValue())
+		}
+	}
+	return out, nil
+}
+
+// podsIn counts the pods in the namespaces.
+func podsIn(ctx context.Context, nss []string) int {
+	n := 0
+	for _, ns := range nss {
+		var pods corev1.PodList
+		Expect(admin.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
+		n += len(pods.Items)
+	}
+	return n
+}
+
+// race has workers create pods as the owner, each in a namespace pick
+// chooses, retrying what quota refuses, until the tenant holds want pods or
+// the deadline passes; a sampler checks the shares meanwhile. It returns
+// the pods admitted and every moment the shares exceeded the total.
+func race(ctx context.Context, own client.Client, tenant string, total map[corev1.ResourceName]int64,
+	workers, want int, pick func(worker int) string, round int) (admitted int64, violations []string) {
+	var count atomic.Int64
+	var mu sync.Mutex
+	done := make(chan struct{})
+	deadline := time.Now().Add(30 * time.Second)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			sums, err := shareSums(ctx, tenant, "compute")
+			if err != nil {
+				continue
+			}
+			for name, limit := range total {
+				if sums[name] > limit {
+					mu.Lock()
+					violations = append(violations, fmt.Sprintf("%s: shares add up to %dm, over %dm", name, sums[name], limit))
+					mu.Unlock()
+				}
+			}
+		}
+	})
+	var creators sync.WaitGroup
+	for w := range workers {
+		creators.Go(func() {
+			for i := 0; count.Load() < int64(want) && time.Now().Before(deadline); i++ {
+				err := own.Create(ctx, quotaPod(pick(w), fmt.Sprintf("r%d-w%d-%d", round, w, i)))
+				switch {
+				case err == nil:
+					count.Add(1)
+				case strings.Contains(err.Error(), "exceeded quota"):
+					time.Sleep(time.Duration(10+rand.IntN(30)) * time.Millisecond)
+				default:
+					Expect(err).NotTo(HaveOccurred())
+				}
+			}
+		})
+	}
+	creators.Wait()
+	close(done)
+	wg.Wait()
+	return count.Load(), violations
+}
+
+// quotaStatus is the Tenant's status.quotas item named compute.
+func quotaStatus(ctx context.Context, tenant string) tenantryv1alpha1.TenantQuotaStatus {
+	tn := &tenantryv1alpha1.Tenant{}
+	Expect(admin.Get(ctx, client.ObjectKey{Name: tenant}, tn)).To(Succeed())
+	for _, q := range tn.Status.Quotas {
+		if q.Name == "compute" {
+			return q
+		}
+	}
+	return tenantryv1alpha1.TenantQuotaStatus{}
+}
+
+// deletePods deletes every pod in the namespaces and waits until the
+// tenant-wide usage is back to zero (the quota controller replenishes it).
+func deletePods(ctx context.Context, tenant string, nss []string) {
+	for _, ns := range nss {
+		Expect(admin.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(ns), client.GracePeriodSeconds(0))).To(Succeed())
+	}
+	Eventually(func(g Gomega) {
+		used := quotaStatus(ctx, tenant).Used[corev1.ResourcePods]
+		g.Expect(used.Value()).To(BeZero())
+	}).WithContext(ctx).Should(Succeed())
+}
+
+// quotaDump is the tenant's quotas, for failure messages.
+func quotaDump(ctx context.Context, tenant string) string {
+	var list corev1.ResourceQuotaList
+	if err := admin.List(ctx, &list, client.MatchingLabels{tenantryv1alpha1.TenantLabel: tenant}); err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, rq := range list.Items {
+		fmt.Fprintf(&b, "\n%s/%s rv %s: spec %v status.hard %v used %v", rq.Namespace, rq.Name, rq.ResourceVersion,
+			rq.Spec.Hard, rq.Status.Hard, rq.Status.Used)
+	}
+	return b.String()
+}
+
+// burstClientAs is clientAs without client-side throttling: the workers of
+// a race must reach the API server together.
+func burstClientAs(user string) client.Client {
+	cfg := rest.CopyConfig(cluster.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: []string{"system:authenticated"}}
+	cfg.QPS, cfg.Burst = 500, 1000
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	return c
+}
