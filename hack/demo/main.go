@@ -95,7 +95,10 @@ func run() error {
 		return err
 	}
 	show(ctx, c, "get", "tenantclass", "gold")
+	fmt.Println("\nGold's compute quota is tenant-wide (scope: Tenant): each namespace holds a share of the total:")
 	show(ctx, c, "get", "resourcequota", "tenantry-compute", "-n", "team-b-dev", "-o", "jsonpath=team-b-dev requests.cpu: {.spec.hard.requests\\.cpu}{\"\\n\"}")
+	show(ctx, c, "get", "resourcequota", "tenantry-compute", "-n", "team-b-prod", "-o", "jsonpath=team-b-prod requests.cpu: {.spec.hard.requests\\.cpu}{\"\\n\"}")
+	show(ctx, c, "get", "tenant", "team-b", "-o", "jsonpath=team-b status.quotas: {.status.quotas}{\"\\n\"}")
 
 	step("Self-service: team-a's owner claims namespace team-a-feature-x from team-a-dev")
 	if _, err := c.Kubectl(ctx, "--as=bob", "--as-group=team-a-admins", "apply", "-f",

@@ -162,6 +162,10 @@ func (r *TenantReconciler) writeStatus(ctx context.Context, t *tenantryv1alpha1.
 	if equality.Semantic.DeepEqual(st, t.Status) {
 		return nil
 	}
+	if wait := r.quotaUsageWait(t, st); wait > 0 {
+		ex.requeue(wait)
+		return nil
+	}
 	st.Conditions = status.OwnedConditions(st.Conditions)
 	rvText, err := applyStatus(ctx, r.Client, "Tenant", t.Name, &st)
 	if err != nil {
@@ -174,9 +178,34 @@ func (r *TenantReconciler) writeStatus(ctx context.Context, t *tenantryv1alpha1.
 		}
 	}
 	if rv, err := strconv.ParseUint(rvText, 10, 64); err == nil {
-		r.written.Store(t.Name, writtenStatus{resourceVersion: rv, status: st})
+		r.written.Store(t.Name, writtenStatus{at: r.now(), resourceVersion: rv, status: st})
 	}
 	return nil
+}
+
+// quotaUsageInterval is the least time between two status writes that
+// change nothing but the tenant-wide quota usage (status.quotas[].used).
+const quotaUsageInterval = 5 * time.Second
+
+// quotaUsageWait is how long to hold back a status that differs from the
+// current one only in quota usage: that moves with every pod the tenant
+// creates, and a Tenant write per pod would cost more than the pods.
+func (r *TenantReconciler) quotaUsageWait(t *tenantryv1alpha1.Tenant, st tenantryv1alpha1.TenantStatus) time.Duration {
+	if len(st.Quotas) == 0 || len(st.Quotas) != len(t.Status.Quotas) {
+		return 0
+	}
+	same := st.DeepCopy()
+	for i := range same.Quotas {
+		same.Quotas[i].Used = t.Status.Quotas[i].Used
+	}
+	if !equality.Semantic.DeepEqual(*same, t.Status) {
+		return 0
+	}
+	v, ok := r.written.Load(t.Name)
+	if !ok {
+		return 0
+	}
+	return quotaUsageInterval - r.now().Sub(v.(writtenStatus).at)
 }
 
 func recordTenantMetrics(tenant string, st tenantryv1alpha1.TenantStatus) {

@@ -87,6 +87,8 @@ type TenantReconciler struct {
 // writtenStatus is a status this controller wrote and the resourceVersion
 // the write produced.
 type writtenStatus struct {
+	// at is when it was written.
+	at              time.Time
 	resourceVersion uint64
 	status          tenantryv1alpha1.TenantStatus
 }

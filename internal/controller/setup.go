@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,6 +28,7 @@ import (
 	"github.com/tenantry/tenantry/internal/kinds"
 	"github.com/tenantry/tenantry/internal/plan"
 	"github.com/tenantry/tenantry/internal/ratelimit"
+	"github.com/tenantry/tenantry/internal/render"
 )
 
 // indexSpecNamespace indexes Tenants by the namespaces their spec lists.
@@ -105,6 +107,11 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	// reference: the cache keeps no owner references, and resolving one
 	// costs a REST mapping per event.
 	for _, k := range kinds.Children() {
+		if k.Name == kinds.ResourceQuota {
+			b = b.Watches(k.New(), handler.EnqueueRequestsFromMapFunc(tenantOfObject),
+				builder.WithPredicates(predicate.Funcs{UpdateFunc: r.quotaUpdateMatters}))
+			continue
+		}
 		b = b.Watches(k.New(), handler.EnqueueRequestsFromMapFunc(tenantOfObject))
 	}
 	if r.Health != nil {
@@ -229,4 +236,26 @@ func (r *TenantReconciler) tenantsSharingHostnames(ctx context.Context, obj clie
 		}
 	}
 	return reqs
+}
+
+// quotaUpdateMatters drops the updates admission makes to a quota with every
+// pod (only status.used moves) unless the quota is a share of a Tenant-scope
+// item, whose usage decides where headroom goes: a Namespace-scope quota's
+// usage is nothing Tenantry acts on, and a pass per pod costs CPU at scale.
+func (r *TenantReconciler) quotaUpdateMatters(e event.UpdateEvent) bool {
+	old, okOld := e.ObjectOld.(*corev1.ResourceQuota)
+	cur, okNew := e.ObjectNew.(*corev1.ResourceQuota)
+	if !okOld || !okNew || old.Generation != cur.Generation || // the slim copy's fingerprint
+		!equality.Semantic.DeepEqual(old.Spec.Hard, cur.Spec.Hard) ||
+		!equality.Semantic.DeepEqual(old.Status.Hard, cur.Status.Hard) ||
+		!old.DeletionTimestamp.Equal(cur.DeletionTimestamp) ||
+		old.Labels[tenantryv1alpha1.TenantLabel] != cur.Labels[tenantryv1alpha1.TenantLabel] {
+		return true
+	}
+	tn := &tenantryv1alpha1.Tenant{}
+	if err := r.Client.Get(context.Background(), client.ObjectKey{Name: cur.Labels[tenantryv1alpha1.TenantLabel]}, tn); err != nil {
+		return true
+	}
+	item := strings.TrimPrefix(cur.Name, render.ChildPrefix)
+	return slices.ContainsFunc(tn.Status.Quotas, func(q tenantryv1alpha1.TenantQuotaStatus) bool { return q.Name == item })
 }

@@ -92,7 +92,7 @@ func (c *Cluster) waitPoliciesInForce(ctx context.Context) error {
 		return bytes.Contains([]byte(err.Error()), []byte("ValidatingAdmissionPolicy 'tenantry-operator-fence'")), nil
 	})
 	if err != nil {
-		return fmt.Errorf("waiting for the admission policies: %w (last: %v)", err, last)
+		return fmt.Errorf("waiting for the admission policies: %w (last: %w)", err, last)
 	}
 	select {
 	case <-ctx.Done():

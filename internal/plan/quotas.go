@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -202,13 +203,7 @@ func (b *builder) shrinksFirst() {
 
 func describeList(l corev1.ResourceList) string {
 	parts := make([]string, 0, len(l))
-	for _, name := range slices.Sorted(func(yield func(corev1.ResourceName) bool) {
-		for n := range l {
-			if !yield(n) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(l)) {
 		q := l[name]
 		parts = append(parts, string(name)+"="+q.String())
 	}
@@ -217,13 +212,7 @@ func describeList(l corev1.ResourceList) string {
 
 func describeMove(from, to corev1.ResourceList) string {
 	var parts []string
-	for _, name := range slices.Sorted(func(yield func(corev1.ResourceName) bool) {
-		for n := range to {
-			if !yield(n) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(to)) {
 		was, now := from[name], to[name]
 		if was.Cmp(now) != 0 {
 			parts = append(parts, fmt.Sprintf("%s %s→%s", name, was.String(), now.String()))

@@ -196,3 +196,34 @@ func refKeys(refs []Ref) []string {
 	slices.Sort(out)
 	return out
 }
+
+// A claimed namespace is one of the tenant's: it takes a share, the spec
+// namespace shrinks for it first, and the scope comes from a class default
+// like any other field of a quota item.
+func TestTenantScopeQuotaCoversClaimsAndClassDefaults(t *testing.T) {
+	tn := selfServiceTenant(3)
+	tn.Spec.ResourceQuotas = nil
+	class := &tenantryv1alpha1.TenantClass{}
+	class.Name, class.Generation = "gold", 1
+	class.Spec.Defaults.ResourceQuotas = []tenantryv1alpha1.TenantResourceQuota{{Name: "compute", Scope: tenantryv1alpha1.QuotaScopeTenant, Hard: pods(10)}}
+	tn.Spec.Class = "gold"
+	e := effective.WithClass(tn, class, opts)
+	if e.Spec.ResourceQuotas[0].Scope != tenantryv1alpha1.QuotaScopeTenant {
+		t.Fatalf("the class's scope is not inherited: %+v", e.Spec.ResourceQuotas)
+	}
+	tnWithItem := tn.DeepCopy()
+	tnWithItem.Spec.ResourceQuotas, tnWithItem.Spec.Class = e.Spec.ResourceQuotas, ""
+	w := converged(t, tnWithItem)
+	w.share(tnWithItem, "team-dev", 10, 10, 0, "11")
+	w.obs.Claims = []tenantryv1alpha1.NamespaceClaim{claim("team-dev", "team-x", 0)}
+	w.obs.Namespaces["team-x"] = Namespace{} // read: absent
+	p := w.plan(tnWithItem)
+	got := writes(p, kinds.ResourceQuota)
+	dev, x := got["team-dev"], got["team-x"]
+	if hardOf(t, dev) != 5 || dev.ResourceVersion != "11" {
+		t.Fatalf("the spec namespace shrinks for the claimed one, conditionally: %v", summary(p))
+	}
+	if _, ok := got["team-x"]; !ok || hardOf(t, x) != 0 {
+		t.Fatalf("the claimed namespace's quota is made at 0 until the shrink is enforced: %v", summary(p))
+	}
+}

@@ -16,7 +16,8 @@
 //
 // The policy: half of the tenant's unused total is split evenly (every
 // namespace can start work), half in proportion to usage (busy namespaces
-// get room to grow). An allocation is kept, with no write, while every
+// get room to grow), in steps of a pod's average request (admission knows
+// no partial pods). An allocation is kept, with no write, while every
 // namespace has at least half the headroom the policy would give it now; only
 // then are shares moved. When the total is at or below usage (it was
 // lowered), each namespace keeps at most its usage, in proportion to it:
@@ -24,6 +25,7 @@
 package quota
 
 import (
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
@@ -72,13 +74,7 @@ func Allocate(total corev1.ResourceList, shares []Share) []Decision {
 	for i := range out {
 		out[i] = Decision{Target: corev1.ResourceList{}, Write: corev1.ResourceList{}}
 	}
-	for _, name := range slices.Sorted(func(yield func(corev1.ResourceName) bool) {
-		for r := range total {
-			if !yield(r) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(total)) {
 		allocateResource(name, total[name], shares, out)
 	}
 	return out
