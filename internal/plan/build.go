@@ -90,8 +90,8 @@ func (b *builder) build() *Plan {
 		b.hostnames()
 		b.claims()
 		b.namespaces()
-		b.claimVerdictPhases()
 		b.tenantQuotas()
+		b.claimVerdictPhases()
 		for _, ns := range b.p.Active {
 			b.ensureChildren(ns)
 		}

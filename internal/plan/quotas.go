@@ -65,12 +65,21 @@ func (b *builder) tenantQuotas() {
 			st.decision = decisions[i]
 			b.shares[kinds.Key(kinds.ResourceQuota, st.namespace, render.ChildPrefix+q.Name)] = st
 			used = append(used, observed[i].Used)
-			if _, waiting := b.quotaWait[st.namespace]; !waiting && !b.initial && !enforced(observed[i], q.Hard) {
+			if _, waiting := b.quotaWait[st.namespace]; !waiting && !b.initial && !enforced(observed[i], q.Hard) &&
+				b.obs.Objects[kinds.Key(kinds.RoleBinding, st.namespace, render.OwnerBindingName)] == nil {
 				b.quotaWait[st.namespace] = render.ChildPrefix + q.Name
 			}
 		}
 		b.p.Quotas = append(b.p.Quotas, tenantryv1alpha1.TenantQuotaStatus{
 			Name: q.Name, Hard: q.Hard.DeepCopy(), Used: quota.Sum(used, q.Hard)})
+	}
+	// A namespace whose owners wait is not in place yet: Pending, so that
+	// its role bindings are new when they come, not drift.
+	for i, st := range b.p.Namespaces {
+		if quota, ok := b.quotaWait[st.Name]; ok && st.Phase == tenantryv1alpha1.NamespaceActive {
+			b.p.Namespaces[i].Phase = tenantryv1alpha1.NamespacePending
+			b.p.Namespaces[i].Message = fmt.Sprintf("waiting for the quota controller to enforce ResourceQuota %s before the role bindings are made", quota)
+		}
 	}
 }
 
@@ -158,10 +167,10 @@ func (b *builder) ensureShare(st *share) {
 	b.p.Actions = append(b.p.Actions, *a)
 }
 
-// ensureChildren plans one Active namespace's children. Its role bindings
-// wait until admission enforces its Tenant-scope quotas: until the quota
-// controller has synced a new ResourceQuota, admission does not limit it,
-// and nobody of the tenant may act there before it does.
+// ensureChildren plans one Active namespace's children. A new namespace's
+// role bindings wait until admission enforces its Tenant-scope quotas: until
+// the quota controller has synced a new ResourceQuota, admission does not
+// limit it, and nobody of the tenant may act there before it does.
 func (b *builder) ensureChildren(ns string) {
 	held := false
 	for _, d := range render.Children(b.e, ns, b.bindRoles) {

@@ -92,6 +92,28 @@ func TestNewTenantScopeQuotaSplitsTheTotal(t *testing.T) {
 	if len(p.Quotas) != 1 || p.Quotas[0].Name != "compute" || !p.Quotas[0].Hard.Pods().Equal(resource.MustParse("10")) {
 		t.Fatalf("status.quotas: %+v", p.Quotas)
 	}
+	for _, st := range p.Namespaces {
+		if st.Phase != tenantryv1alpha1.NamespacePending || !strings.HasPrefix(st.Message, "waiting for the quota controller") {
+			t.Fatalf("a namespace whose owners wait is Pending: %+v", st)
+		}
+	}
+
+	// The next pass: the status says so, the quota controller has synced
+	// the shares. The role bindings are new, not drift.
+	w.obs.Status = tenantryv1alpha1.TenantStatus{ObservedGeneration: tn.Generation, Namespaces: p.Namespaces}
+	for ns, hard := range map[string]int64{"a": 4, "b": 3, "c": 3} {
+		w.share(tn, ns, hard, hard, 0, "20")
+	}
+	p = w.plan(tn)
+	rbs := writes(p, kinds.RoleBinding)
+	if len(rbs) != 3 || rbs["a"].Op != OpApply || rbs["a"].Why != "new" || len(p.Progressing) > 0 {
+		t.Fatalf("role bindings once the shares are enforced: %v progressing %v", summary(p), p.Progressing)
+	}
+	for _, st := range p.Namespaces {
+		if st.Phase != tenantryv1alpha1.NamespaceActive {
+			t.Fatalf("namespace %+v", st)
+		}
+	}
 	if n := len(Initial(effective.Of(tn, opts))); n != 3*4+2 {
 		t.Fatalf("Initial lists every object whatever it waits for: %d", n)
 	}

@@ -23,7 +23,7 @@
 // BENCH_NAMESPACES (3); BENCH_QPS/BENCH_BURST (500/1000);
 // BENCH_CONCURRENCY (8); BENCH_DRIFT (100); BENCH_ADMISSION (200 pods per
 // namespace for the admission overhead: pod-create latency as a tenant user
-// in a guarded namespace against an unguarded one); BENCH_CLAIMS (50); BENCH_REPORT (file to write the
+// in a guarded namespace against an unguarded one); BENCH_CLAIMS (50); BENCH_REBALANCE (20); BENCH_REPORT (file to write the
 // markdown report and its SVG plot to; none by default); BENCH_SMOKE=1 fails
 // unless restart and resync writes are zero.
 package main
@@ -49,6 +49,7 @@ type params struct {
 	drift       int
 	admission   int
 	claims      int
+	rebalance   int
 	binDir      string
 	manager     string
 	workDir     string
@@ -78,6 +79,7 @@ func run(ctx context.Context) error {
 		drift:       envInt("BENCH_DRIFT", 100),
 		admission:   envInt("BENCH_ADMISSION", 200),
 		claims:      envInt("BENCH_CLAIMS", 50),
+		rebalance:   envInt("BENCH_REBALANCE", 20),
 		binDir:      envOr("K8S_BIN_DIR", "bin/k8s/1.37.2"),
 		manager:     envOr("MANAGER_BIN", "bin/manager"),
 	}
@@ -128,7 +130,11 @@ type result struct {
 	// Claims: creation to Ready, and the operator's writes per claim.
 	claimP50, claimP99, claimWrites float64
 	claimSamples                    int
-	rssMB, cpuS                     float64
+	// Tenant-wide quota: refused while the tenant has room → admitted,
+	// and the operator's writes per 100 admitted pods.
+	rebalanceP50, rebalanceP99, rebalanceWrites float64
+	rebalanceSamples                            int
+	rssMB, cpuS                                 float64
 	// What the API server served while the floor applied and while the
 	// operator converged (the Tenants' creation included in both).
 	floorLoad, operatorLoad apiLoad
@@ -152,11 +158,13 @@ func (r result) summary() string {
 	return fmt.Sprintf("bench: tenants=%d namespaces=%d objects=%d raw_s=%.1f converge_s=%.1f ratio=%.2f restart_writes=%d resync_writes=%d drift_p50_ms=%.0f drift_p99_ms=%.0f rss_mb=%.0f cpu_s=%.1f"+
 		" class_changed=%d class_floor_s=%.1f class_s=%.1f class_ratio=%.2f class_object_writes=%d class_writes=%d class_dry_runs=%d"+
 		" pod_guarded_p50_ms=%.1f pod_guarded_p99_ms=%.1f pod_plain_p50_ms=%.1f pod_plain_p99_ms=%.1f"+
-		" claim_p50_ms=%.0f claim_p99_ms=%.0f claim_writes=%.1f",
+		" claim_p50_ms=%.0f claim_p99_ms=%.0f claim_writes=%.1f"+
+		" rebalance_p50_ms=%.0f rebalance_p99_ms=%.0f rebalance_writes_per_100_pods=%.0f",
 		r.tenants, r.namespaces, r.objects, r.rawS, r.convergeS, r.ratio(), r.restartWrites, r.resyncWrites, r.driftP50, r.driftP99, r.rssMB, r.cpuS,
 		r.classChanged, r.classFloorS, r.classS, r.classRatio(), r.classObjectWrites, r.classWrites, r.classDryRuns,
 		a.guardedP50, a.guardedP99, a.plainP50, a.plainP99,
-		r.claimP50, r.claimP99, r.claimWrites)
+		r.claimP50, r.claimP99, r.claimWrites,
+		r.rebalanceP50, r.rebalanceP99, r.rebalanceWrites)
 }
 
 func progress(format string, args ...any) {

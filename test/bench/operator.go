@@ -168,6 +168,9 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	if err := measureClaims(ctx, admin, op, p, n, res); err != nil {
 		return err
 	}
+	if err := measureRebalance(ctx, c, admin, op, p, n, res); err != nil {
+		return err
+	}
 	restartPeak := stats.sample(op)
 	progress("operator: peak RSS of the restarted operator %.0f MB", restartPeak)
 	res.rssMB, res.cpuS = stats.peakRSSMB, stats.cpuS

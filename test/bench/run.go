@@ -34,7 +34,8 @@ func init() {
 	utilruntime.Must(tenantryv1alpha1.AddToScheme(scheme))
 }
 
-// benchTenant has the full set of children: 2 quotas (one from its class), a
+// benchTenant has the full set of children: 2 quotas (one from its class,
+// one tenant-wide), a
 // limit range, owner + 1 extra binding, isolation + 1 extra policy, in each
 // of its namespaces.
 func benchTenant(i, namespaces int) *tenantryv1alpha1.Tenant {
@@ -46,7 +47,9 @@ func benchTenant(i, namespaces int) *tenantryv1alpha1.Tenant {
 			RoleBindings: []tenantryv1alpha1.TenantRoleBinding{{Name: "auditors", ClusterRole: "view",
 				Subjects: []tenantryv1alpha1.Subject{{Kind: "Group", Name: name + "-auditors", APIGroup: rbacv1.GroupName}}}},
 			ResourceQuotas: []tenantryv1alpha1.TenantResourceQuota{
-				{Name: "compute", Hard: corev1.ResourceList{"requests.cpu": resource.MustParse("4"), "requests.memory": resource.MustParse("8Gi"), "pods": resource.MustParse("40")}},
+				// For the whole tenant: each namespace holds a share.
+				{Name: "compute", Scope: tenantryv1alpha1.QuotaScopeTenant,
+					Hard: corev1.ResourceList{"requests.cpu": resource.MustParse("4"), "requests.memory": resource.MustParse("8Gi"), "pods": resource.MustParse("40")}},
 			},
 			Class: benchClassName, // which adds the "services" quota
 			// Its owners may claim a namespace (measureClaims).
