@@ -167,6 +167,12 @@ func (c *Cluster) startControllerManager(ctx context.Context, opts Options) erro
 		"--concurrent-namespace-syncs=4",
 		"--concurrent-gc-syncs=10",
 		"--namespace-sync-period=30s",
+		// Large clusters raise the default 20/30: every new ResourceQuota,
+		// and every change to one, waits for a status write of the quota
+		// controller before admission enforces it (docs/operations.md).
+		"--kube-api-qps=100",
+		"--kube-api-burst=200",
+		"--concurrent-resource-quota-syncs=10",
 	}
 	cmd, done, err := startChild(filepath.Join(c.BinDir, "kube-controller-manager"), args, opts.Output)
 	if err != nil {

@@ -64,8 +64,11 @@ var _ = Describe("make demo", Ordered, func() {
 		Expect(string(out)).To(MatchRegexp(`data-science\s+True\s+2\s+False`))
 		Expect(string(out)).To(MatchRegexp(`gold\s+1\s+1\s+1`))
 		Expect(string(out)).To(MatchRegexp(`standard\s+1\s+1\s+1`))
-		Expect(string(out)).To(ContainSubstring("team-b-dev requests.cpu: 16"))
-		Expect(string(out)).To(ContainSubstring("team-b-dev requests.cpu: 24"))
+		// Gold's 16 CPUs, then 24, are for the whole tenant: a half each.
+		Expect(string(out)).To(ContainSubstring("team-b-dev requests.cpu: 8"))
+		Expect(string(out)).To(ContainSubstring("team-b-dev requests.cpu: 12"))
+		Expect(string(out)).To(ContainSubstring("team-b-prod requests.cpu: 12"))
+		Expect(string(out)).To(MatchRegexp(`team-b status.quotas: .*"requests.cpu":"24".*"name":"compute"`))
 		Expect(string(out)).To(MatchRegexp(`team-a-dev\s+team-a-feature-x\s+team-a-feature-x\s+True\s+Reconciled`))
 		Expect(string(out)).To(ContainSubstring("Restored by Tenantry after"))
 		Expect(string(out)).To(ContainSubstring("can never be a tenant namespace"))
