@@ -52,7 +52,7 @@ func (b *builder) tenantQuotas() {
 			readAll = readAll && states[i].full
 			made = made || observed[i].Exists || b.wasActive[ns]
 		}
-		decisions := quota.Allocate(q.Hard, observed)
+		decisions := quota.Allocate(q.Hard, append(observed, b.leavingShares(q, active)...))[:len(observed)]
 		if !readAll && made && grows(decisions, observed) {
 			for _, st := range states {
 				if !st.full {
@@ -81,6 +81,27 @@ func (b *builder) tenantQuotas() {
 			b.p.Namespaces[i].Message = fmt.Sprintf("waiting for the quota controller to enforce ResourceQuota %s before the role bindings are made", quota)
 		}
 	}
+}
+
+// leavingShares are item q's quotas in namespaces of the tenant that are no
+// longer Active (being deleted, or released in this very plan): they still
+// admit up to what they hold until they are gone, so it is not handed out.
+func (b *builder) leavingShares(q tenantryv1alpha1.TenantResourceQuota, active []string) []quota.Share {
+	var out []quota.Share
+	for key, obj := range b.obs.Objects {
+		rq, ok := obj.(*corev1.ResourceQuota)
+		if !ok || rq.Name != render.ChildPrefix+q.Name || slices.Contains(active, rq.Namespace) {
+			continue
+		}
+		if _, read := b.obs.Full[key]; read {
+			if rq, ok = b.obs.Full[key].(*corev1.ResourceQuota); !ok || rq == nil {
+				continue
+			}
+		}
+		out = append(out, quota.Share{Namespace: rq.Namespace, Exists: true, Leaving: true,
+			Spec: rq.Spec.Hard, Hard: rq.Status.Hard, Used: rq.Status.Used})
+	}
+	return out
 }
 
 // observeShare is a namespace's quota of item q as observed. Its values are

@@ -249,3 +249,26 @@ func TestTenantScopeQuotaCoversClaimsAndClassDefaults(t *testing.T) {
 		t.Fatalf("the claimed namespace's quota is made at 0 until the shrink is enforced: %v", summary(p))
 	}
 }
+
+// A namespace leaving the tenant keeps what its quota may still admit until
+// it is gone: that is not handed to the others.
+func TestTenantScopeQuotaLeavingNamespaceKeepsItsShare(t *testing.T) {
+	tn := tenantScoped("a", "b", "c")
+	w := converged(t, tn)
+	w.share(tn, "a", 4, 4, 0, "11")
+	w.share(tn, "b", 3, 3, 0, "12")
+	w.share(tn, "c", 3, 3, 3, "13")
+	tn.Spec.Namespaces = tn.Spec.Namespaces[:2] // c leaves, with 3 pods in it
+	tn.Generation++
+	p := w.plan(tn)
+	got := writes(p, kinds.ResourceQuota)
+	if len(got) != 0 || len(p.Confirm) > 0 {
+		// a and b already hold the 7 that c leaves them.
+		t.Fatalf("a and b grew into what c may still hold: %v %v", summary(p), p.Confirm)
+	}
+	delete(w.obs.Objects, quotaKey("c")) // gone
+	p = w.plan(tn)
+	if len(p.Confirm) != 2 {
+		t.Fatalf("once c is gone, a and b grow, from fresh reads: %v %v", summary(p), p.Confirm)
+	}
+}

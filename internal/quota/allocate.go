@@ -46,6 +46,10 @@ type Share struct {
 	// Hard and Used are its status: what admission enforces and what it
 	// counted. A quota the controller has not synced yet has neither.
 	Hard, Used corev1.ResourceList
+	// Leaving: the namespace is no longer one of the tenant's Active ones
+	// (it is being deleted or released) but its quota still admits up to
+	// what it holds: counted, never given a share, never written.
+	Leaving bool
 }
 
 // Decision is what one namespace's ResourceQuota gets.
@@ -93,7 +97,23 @@ type column struct {
 func allocateResource(name corev1.ResourceName, total resource.Quantity, shares []Share, out []Decision) {
 	u := unitOf(name, total)
 	col := column{total: u.count(total), quantum: quantum(name, u, shares)}
-	for _, s := range shares {
+	// What leaving namespaces may still hold comes off the total first.
+	var staying []int
+	for i, s := range shares {
+		if !s.Leaving {
+			staying = append(staying, i)
+			continue
+		}
+		hard, ok := s.Hard[name]
+		if !ok {
+			hard = s.Spec[name]
+		}
+		col.total -= max(u.of(s.Spec, name), u.count(hard), u.of(s.Used, name))
+		out[i].Target[name], out[i].Write[name] = s.Spec[name], s.Spec[name]
+	}
+	col.total = max(col.total, 0)
+	for _, i := range staying {
+		s := shares[i]
 		col.used = append(col.used, u.of(s.Used, name))
 		col.spec = append(col.spec, u.of(s.Spec, name))
 		_, hasSpec := s.Spec[name]
@@ -109,13 +129,13 @@ func allocateResource(name corev1.ResourceName, total resource.Quantity, shares 
 	}
 	target := col.target()
 	write := col.step(target)
-	for i := range shares {
-		out[i].Target[name] = u.quantity(target[i])
-		out[i].Write[name] = u.quantity(write[i])
-		if shares[i].Exists && write[i] < col.spec[i] {
+	for k, i := range staying {
+		out[i].Target[name] = u.quantity(target[k])
+		out[i].Write[name] = u.quantity(write[k])
+		if shares[i].Exists && write[k] < col.spec[k] {
 			out[i].Shrinks = true
 		}
-		if write[i] < target[i] {
+		if write[k] < target[k] {
 			out[i].Held = append(out[i].Held, name)
 		}
 	}

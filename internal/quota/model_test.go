@@ -32,6 +32,9 @@ type modelNS struct {
 	spec, hard, used int64
 	synced           bool // status.hard set at all
 	version          int
+	// leaving: no longer one of the tenant's namespaces, its quota still
+	// in place until the namespace is gone.
+	leaving bool
 }
 
 const res = corev1.ResourceRequestsCPU
@@ -39,7 +42,7 @@ const res = corev1.ResourceRequestsCPU
 func (c *cluster) shares() []Share {
 	out := make([]Share, len(c.ns))
 	for i, n := range c.ns {
-		s := Share{Namespace: n.name, Exists: n.exists, Owned: true}
+		s := Share{Namespace: n.name, Exists: n.exists, Owned: true, Leaving: n.leaving}
 		if n.exists {
 			s.Spec = corev1.ResourceList{res: *resource.NewMilliQuantity(n.spec, resource.DecimalSI)}
 			if n.synced {
@@ -74,7 +77,7 @@ func (c *cluster) usedTotal() int64 {
 // admit is a pod asking for m in namespace i, decided by admission.
 func (c *cluster) admit(i int, m int64) bool {
 	n := c.ns[i]
-	if !n.exists || !n.synced || n.used+m > n.hard {
+	if !n.exists || !n.synced || n.leaving || n.used+m > n.hard {
 		return false
 	}
 	n.used += m
@@ -141,7 +144,7 @@ func (c *cluster) pass(t *testing.T) int {
 		d, n := decisions[i], c.ns[i]
 		w := d.Write[res]
 		v := w.MilliValue()
-		if snapshot[i].exists && v == snapshot[i].spec {
+		if snapshot[i].exists && v == snapshot[i].spec || snapshot[i].leaving {
 			continue
 		}
 		if !c.quiet && c.rng.IntN(3) == 0 {
@@ -241,8 +244,13 @@ func TestAllocatorNeverOvershoots(t *testing.T) {
 					c.log = append(c.log, fmt.Sprintf("%d: add", step))
 				case k == 19 && len(c.ns) > 1:
 					i := rng.IntN(len(c.ns))
-					c.log = append(c.log, fmt.Sprintf("%d: remove %s", step, c.ns[i].name))
-					c.ns = append(c.ns[:i], c.ns[i+1:]...)
+					if c.ns[i].leaving {
+						c.log = append(c.log, fmt.Sprintf("%d: gone %s", step, c.ns[i].name))
+						c.ns = append(c.ns[:i], c.ns[i+1:]...)
+					} else {
+						c.log = append(c.log, fmt.Sprintf("%d: leaving %s", step, c.ns[i].name))
+						c.ns[i].leaving = true
+					}
 				}
 				c.check(t, fmt.Sprintf("step %d", step))
 			}
@@ -256,33 +264,42 @@ func TestAllocatorNeverOvershoots(t *testing.T) {
 // namespace has room when the headroom is enough to go round.
 func (c *cluster) checkSettled(t *testing.T) {
 	t.Helper()
-	var limits int64
+	// Leaving namespaces admit nothing new (a terminating namespace refuses
+	// pods); what they may hold is kept off the staying ones' total.
+	total, used, limits, specs := c.total, int64(0), int64(0), int64(0)
+	var staying []*modelNS
 	for _, n := range c.ns {
+		if n.leaving {
+			total -= max(n.spec, n.hard, n.used)
+			continue
+		}
+		staying = append(staying, n)
+		used += n.used
 		limits += max(n.spec, n.hard)
+		specs += n.spec
 	}
-	if limits > c.total {
-		t.Fatalf("settled limits add up to %d, over the total %d\n%s", limits, c.total, c.dump())
+	total = max(total, 0)
+	if len(staying) == 0 {
+		return
 	}
-	used := c.usedTotal()
-	if used >= c.total {
-		for _, n := range c.ns {
+	if limits > total {
+		t.Fatalf("settled limits add up to %d, over the %d left of the total\n%s", limits, total, c.dump())
+	}
+	if used >= total {
+		for _, n := range staying {
 			if n.hard > n.used {
 				t.Fatalf("over the total, %s may still admit (hard %d, used %d)\n%s", n.name, n.hard, n.used, c.dump())
 			}
 		}
 		return
 	}
-	var specs int64
-	for _, n := range c.ns {
-		specs += n.spec
+	if specs != total {
+		t.Fatalf("settled shares add up to %d, not the %d left of the total\n%s", specs, total, c.dump())
 	}
-	if specs != c.total {
-		t.Fatalf("settled shares add up to %d, not the total %d\n%s", specs, c.total, c.dump())
-	}
-	if c.total-used >= int64(2*len(c.ns)) {
-		for _, n := range c.ns {
+	if total-used >= int64(2*len(staying)) {
+		for _, n := range staying {
 			if n.hard <= n.used {
-				t.Fatalf("%s has no headroom while the tenant has %d\n%s", n.name, c.total-used, c.dump())
+				t.Fatalf("%s has no headroom while the tenant has %d\n%s", n.name, total-used, c.dump())
 			}
 		}
 	}
