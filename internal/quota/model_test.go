@@ -66,14 +66,6 @@ func (c *cluster) committed() int64 {
 	return s
 }
 
-func (c *cluster) usedTotal() int64 {
-	var s int64
-	for _, n := range c.ns {
-		s += n.used
-	}
-	return s
-}
-
 // admit is a pod asking for m in namespace i, decided by admission.
 func (c *cluster) admit(i int, m int64) bool {
 	n := c.ns[i]
