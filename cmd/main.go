@@ -69,8 +69,8 @@ func main() {
 		"Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081",
 		"Address the /healthz and /readyz endpoints bind to.")
-	flag.Float64Var(&qps, "kube-api-qps", 50, "Queries per second to the API server.")
-	flag.IntVar(&burst, "kube-api-burst", 100, "Burst of queries to the API server.")
+	flag.Float64Var(&qps, "kube-api-qps", 500, "Client-side limit of queries per second to the API server, per resource type (controller-runtime keeps one limiter per type); negative disables it. The API server's Priority and Fairness is what protects it.")
+	flag.IntVar(&burst, "kube-api-burst", 1000, "Burst of queries to the API server, per resource type.")
 	flag.IntVar(&concurrency, "max-concurrent-reconciles", 4, "Tenants reconciled in parallel.")
 	flag.StringVar(&allowedRoles, "allowed-cluster-roles", "admin,edit,view",
 		"Comma-separated ClusterRoles Tenants may bind. The operator's RBAC must grant 'bind' on each.")

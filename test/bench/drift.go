@@ -19,7 +19,11 @@ import (
 	"github.com/tenantry/tenantry/internal/localcluster"
 )
 
-func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Client, p params, n int, res *result) error {
+// measureDrift deletes p.drift random children one at a time and times,
+// with a watch, how long each takes to come back. With churn > 0 the last
+// churn Tenants have their spec changed over and over meanwhile (a label of
+// their first namespace), and the deleted children are of the others.
+func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Client, p params, n, churn int, res *result) error {
 	cs, err := kubernetes.NewForConfig(c.Config)
 	if err != nil {
 		return err
@@ -59,11 +63,14 @@ func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Cli
 	for len(added) > 0 {
 		<-added
 	}
-	progress("drift: deleting %d random children and timing their restoration", p.drift)
+	churn = min(churn, n-1)
+	changes, stop := churnTenants(ctx, admin, n, churn)
+	defer stop()
+	progress("drift: deleting %d random children and timing their restoration (%d other Tenants changing)", p.drift, churn)
 	var latencies []float64
 	for range p.drift {
 		k := kinds[rng.IntN(len(kinds))]
-		ns := fmt.Sprintf("bench-%04d-%d", rng.IntN(n), rng.IntN(p.namespaces))
+		ns := fmt.Sprintf("bench-%04d-%d", rng.IntN(n-churn), rng.IntN(p.namespaces))
 		obj := k.obj()
 		obj.SetNamespace(ns)
 		obj.SetName(k.name)
@@ -88,11 +95,42 @@ func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Cli
 		time.Sleep(20 * time.Millisecond)
 	}
 	slices.Sort(latencies)
-	res.driftSamples = len(latencies)
-	res.driftP50 = percentile(latencies, 0.50)
-	res.driftP99 = percentile(latencies, 0.99)
-	progress("drift: p50 %.0f ms, p99 %.0f ms over %d deletions", res.driftP50, res.driftP99, len(latencies))
+	p50, p99 := percentile(latencies, 0.50), percentile(latencies, 0.99)
+	if churn == 0 {
+		res.driftSamples, res.driftP50, res.driftP99 = len(latencies), p50, p99
+	} else {
+		res.churnP50, res.churnP99 = p50, p99
+		res.churnChanges = changes()
+	}
+	progress("drift: p50 %.0f ms, p99 %.0f ms over %d deletions", p50, p99, len(latencies))
 	return nil
+}
+
+// churnTenants changes the spec of the last k of n Tenants in a loop, one
+// after the other, until stop; changes reports how many changes it made.
+func churnTenants(ctx context.Context, admin client.Client, n, k int) (changes func() int, stop func()) {
+	if k <= 0 {
+		return func() int { return 0 }, func() {}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	count := 0
+	go func() {
+		defer close(done)
+		for round := 0; cctx.Err() == nil; round++ {
+			for i := n - k; i < n && cctx.Err() == nil; i++ {
+				t := &tenantryv1alpha1.Tenant{}
+				if admin.Get(cctx, client.ObjectKey{Name: fmt.Sprintf("bench-%04d", i)}, t) != nil {
+					continue
+				}
+				t.Spec.Namespaces[0].Labels = map[string]tenantryv1alpha1.LabelValue{"bench-churn": tenantryv1alpha1.LabelValue(fmt.Sprint(round))}
+				if admin.Update(cctx, t) == nil {
+					count++
+				}
+			}
+		}
+	}()
+	return func() int { <-done; return count }, func() { cancel(); <-done }
 }
 
 func percentile(sorted []float64, q float64) float64 {

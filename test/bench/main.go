@@ -19,6 +19,9 @@
 //     time, timed from creation to Ready (claim p50/p99), with the
 //     operator's writes per claim.
 //
+// Drift is measured twice: on a quiet operator, and while BENCH_CHURN
+// (100) other Tenants are changed over and over.
+//
 // Environment: BENCH_TENANTS (default 100) or BENCH_SWEEP=100,300,1000;
 // BENCH_NAMESPACES (3); BENCH_QPS/BENCH_BURST (500/1000);
 // BENCH_CONCURRENCY (8); BENCH_DRIFT (100); BENCH_ADMISSION (200 pods per
@@ -50,6 +53,7 @@ type params struct {
 	admission   int
 	claims      int
 	rebalance   int
+	churn       int
 	binDir      string
 	manager     string
 	workDir     string
@@ -80,6 +84,7 @@ func run(ctx context.Context) error {
 		admission:   envInt("BENCH_ADMISSION", 200),
 		claims:      envInt("BENCH_CLAIMS", 50),
 		rebalance:   envInt("BENCH_REBALANCE", 20),
+		churn:       envInt("BENCH_CHURN", 100),
 		binDir:      envOr("K8S_BIN_DIR", "bin/k8s/1.37.2"),
 		manager:     envOr("MANAGER_BIN", "bin/manager"),
 	}
@@ -125,8 +130,16 @@ type result struct {
 	tenants, namespaces, objects int
 	rawS, convergeS              float64
 	restartWrites, resyncWrites  int
-	driftP50, driftP99           float64 // milliseconds
-	driftSamples                 int
+	// restartS: from the restarted process's start until every Tenant
+	// was reconciled; restartGets: its reads of single objects meanwhile.
+	restartS           float64
+	restartGets        int
+	driftP50, driftP99 float64 // milliseconds
+	driftSamples       int
+	// Drift repair while p.churn other Tenants keep changing, and how
+	// many changes they made meanwhile.
+	churnP50, churnP99 float64
+	churnChanges       int
 	// Claims: creation to Ready, and the operator's writes per claim.
 	claimP50, claimP99, claimWrites float64
 	claimSamples                    int
@@ -155,12 +168,12 @@ func (r result) ratio() float64 { return r.convergeS / r.rawS }
 
 func (r result) summary() string {
 	a := r.admission
-	return fmt.Sprintf("bench: tenants=%d namespaces=%d objects=%d raw_s=%.1f converge_s=%.1f ratio=%.2f restart_writes=%d resync_writes=%d drift_p50_ms=%.0f drift_p99_ms=%.0f rss_mb=%.0f cpu_s=%.1f"+
+	return fmt.Sprintf("bench: tenants=%d namespaces=%d objects=%d raw_s=%.1f converge_s=%.1f ratio=%.2f restart_s=%.1f restart_gets=%d restart_writes=%d resync_writes=%d drift_p50_ms=%.0f drift_p99_ms=%.0f drift_churn_p50_ms=%.0f drift_churn_p99_ms=%.0f rss_mb=%.0f cpu_s=%.1f"+
 		" class_changed=%d class_floor_s=%.1f class_s=%.1f class_ratio=%.2f class_object_writes=%d class_writes=%d class_dry_runs=%d"+
 		" pod_guarded_p50_ms=%.1f pod_guarded_p99_ms=%.1f pod_plain_p50_ms=%.1f pod_plain_p99_ms=%.1f"+
 		" claim_p50_ms=%.0f claim_p99_ms=%.0f claim_writes=%.1f"+
 		" rebalance_p50_ms=%.0f rebalance_p99_ms=%.0f rebalance_writes_per_100_pods=%.0f",
-		r.tenants, r.namespaces, r.objects, r.rawS, r.convergeS, r.ratio(), r.restartWrites, r.resyncWrites, r.driftP50, r.driftP99, r.rssMB, r.cpuS,
+		r.tenants, r.namespaces, r.objects, r.rawS, r.convergeS, r.ratio(), r.restartS, r.restartGets, r.restartWrites, r.resyncWrites, r.driftP50, r.driftP99, r.churnP50, r.churnP99, r.rssMB, r.cpuS,
 		r.classChanged, r.classFloorS, r.classS, r.classRatio(), r.classObjectWrites, r.classWrites, r.classDryRuns,
 		a.guardedP50, a.guardedP99, a.plainP50, a.plainP99,
 		r.claimP50, r.claimP99, r.claimWrites,

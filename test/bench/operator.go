@@ -120,6 +120,11 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	// Tenant, then one full periodic resync.
 	resync := 20 * time.Second
 	progress("operator: restarting; counting write requests on start-up and one full resync (%s)", resync)
+	restartLoad, err := apiServerLoad(ctx, c)
+	if err != nil {
+		return err
+	}
+	launched := time.Now()
 	op, err = c.StartOperator(ctx, localcluster.OperatorOptions{Binary: p.manager, Namespace: operatorNamespace,
 		ServiceAccount: operatorSA, Dir: opDir, Args: operatorArgs(p, resync)})
 	if err != nil {
@@ -129,6 +134,10 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	if err := waitReconciles(ctx, op, float64(n)); err != nil {
 		return err
 	}
+	res.restartS = time.Since(launched).Seconds()
+	if after, err := apiServerLoad(ctx, c); err == nil {
+		res.restartGets = after.since(restartLoad).gets()
+	}
 	if res.restartWrites, err = writeRequests(ctx, op); err != nil {
 		return err
 	}
@@ -137,7 +146,8 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 			return err
 		}
 	}
-	progress("operator: start-up pass done in %.1f s with %d write requests", time.Since(started).Seconds(), res.restartWrites)
+	progress("operator: start-up pass done %.1f s after the process started (%.1f s after it was ready) with %d write requests and %d reads of single objects",
+		res.restartS, time.Since(started).Seconds(), res.restartWrites, res.restartGets)
 	afterStart, err := reconcileTotal(ctx, op)
 	if err != nil {
 		return err
@@ -159,7 +169,10 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	res.resyncWrites = total - res.restartWrites
 	progress("operator: full resync done with %d write requests", res.resyncWrites)
 
-	if err := measureDrift(ctx, c, admin, p, n, res); err != nil {
+	if err := measureDrift(ctx, c, admin, p, n, 0, res); err != nil {
+		return err
+	}
+	if err := measureDrift(ctx, c, admin, p, n, p.churn, res); err != nil {
 		return err
 	}
 	if res.admission, err = measureAdmission(ctx, c, admin, p.admission); err != nil {
