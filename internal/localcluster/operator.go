@@ -114,6 +114,9 @@ type OperatorOptions struct {
 	Args []string
 	// MetricsPort and ProbePort; 0 picks free ports.
 	MetricsPort, ProbePort int
+	// Env is added to the process's environment (GOMEMLIMIT, as the
+	// chart sets it from the container's memory limit).
+	Env []string
 }
 
 // Operator is a running manager process.
@@ -162,6 +165,7 @@ func (c *Cluster) StartOperator(ctx context.Context, opts OperatorOptions) (*Ope
 		return nil, err
 	}
 	cmd := exec.Command(opts.Binary, args...)
+	cmd.Env = append(os.Environ(), opts.Env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -31,6 +31,12 @@ func operatorArgs(p params, resync time.Duration) []string {
 	)
 }
 
+// operatorEnv is what the chart gives the operator's container: GOMEMLIMIT
+// at its memory limit (values.yaml: 256Mi), BENCH_MEMLIMIT to change it.
+func operatorEnv() []string {
+	return []string{"GOMEMLIMIT=" + envOr("BENCH_MEMLIMIT", "256MiB")}
+}
+
 func saveProfile(ctx context.Context, op *localcluster.Operator, profile, path string) error {
 	url := strings.TrimSuffix(op.MetricsURL, "/metrics") + "/debug/pprof/" + profile
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -62,7 +68,7 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	}
 	opDir := filepath.Join(p.workDir, fmt.Sprintf("operator-%d", n), "operator")
 	op, err := c.StartOperator(ctx, localcluster.OperatorOptions{Binary: p.manager, Namespace: operatorNamespace,
-		ServiceAccount: operatorSA, Dir: opDir, Args: operatorArgs(p, 10*time.Minute)})
+		ServiceAccount: operatorSA, Dir: opDir, Args: operatorArgs(p, 10*time.Minute), Env: operatorEnv()})
 	if err != nil {
 		return err
 	}
@@ -126,7 +132,7 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	}
 	launched := time.Now()
 	op, err = c.StartOperator(ctx, localcluster.OperatorOptions{Binary: p.manager, Namespace: operatorNamespace,
-		ServiceAccount: operatorSA, Dir: opDir, Args: operatorArgs(p, resync)})
+		ServiceAccount: operatorSA, Dir: opDir, Args: operatorArgs(p, resync), Env: operatorEnv()})
 	if err != nil {
 		return err
 	}
