@@ -132,10 +132,10 @@ type result struct {
 	restartWrites, resyncWrites  int
 	// restartS: from the restarted process's start until every Tenant
 	// was reconciled; restartGets: its reads of single objects meanwhile.
-	restartS           float64
-	restartGets        int
-	driftP50, driftP99 float64 // milliseconds
-	driftSamples       int
+	restartS, restartReadyS float64
+	restartGets             int
+	driftP50, driftP99      float64 // milliseconds
+	driftSamples            int
 	// Drift repair while p.churn other Tenants keep changing, and how
 	// many changes they made meanwhile.
 	churnP50, churnP99 float64

@@ -140,9 +140,10 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	if err := waitReconciles(ctx, op, float64(n)); err != nil {
 		return err
 	}
-	res.restartS = time.Since(launched).Seconds()
+	res.restartS, res.restartReadyS = time.Since(launched).Seconds(), time.Since(started).Seconds()
 	if after, err := apiServerLoad(ctx, c); err == nil {
 		res.restartGets = after.since(restartLoad).gets()
+		progress("operator: restart: API server served %s", after.since(restartLoad).summary(n))
 	}
 	if res.restartWrites, err = writeRequests(ctx, op); err != nil {
 		return err
@@ -153,7 +154,7 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 		}
 	}
 	progress("operator: start-up pass done %.1f s after the process started (%.1f s after it was ready) with %d write requests and %d reads of single objects",
-		res.restartS, time.Since(started).Seconds(), res.restartWrites, res.restartGets)
+		res.restartS, res.restartReadyS, res.restartWrites, res.restartGets)
 	afterStart, err := reconcileTotal(ctx, op)
 	if err != nil {
 		return err
