@@ -64,7 +64,7 @@ func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Cli
 		<-added
 	}
 	churn = min(churn, n-1)
-	changes, stop := churnTenants(ctx, admin, n, churn)
+	stop := churnTenants(ctx, admin, n, churn)
 	defer stop()
 	progress("drift: deleting %d random children and timing their restoration (%d other Tenants changing)", p.drift, churn)
 	var latencies []float64
@@ -100,17 +100,17 @@ func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Cli
 		res.driftSamples, res.driftP50, res.driftP99 = len(latencies), p50, p99
 	} else {
 		res.churnP50, res.churnP99 = p50, p99
-		res.churnChanges = changes()
+		res.churnChanges = stop()
 	}
 	progress("drift: p50 %.0f ms, p99 %.0f ms over %d deletions", p50, p99, len(latencies))
 	return nil
 }
 
 // churnTenants changes the spec of the last k of n Tenants in a loop, one
-// after the other, until stop; changes reports how many changes it made.
-func churnTenants(ctx context.Context, admin client.Client, n, k int) (changes func() int, stop func()) {
+// after the other, until stop, which returns how many changes it made.
+func churnTenants(ctx context.Context, admin client.Client, n, k int) (stop func() int) {
 	if k <= 0 {
-		return func() int { return 0 }, func() {}
+		return func() int { return 0 }
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -130,7 +130,7 @@ func churnTenants(ctx context.Context, admin client.Client, n, k int) (changes f
 			}
 		}
 	}()
-	return func() int { <-done; return count }, func() { cancel(); <-done }
+	return func() int { cancel(); <-done; return count }
 }
 
 func percentile(sorted []float64, q float64) float64 {
