@@ -118,6 +118,10 @@ func (c *Cluster) StartFlux(ctx context.Context, opts FluxOptions) (f *Flux, err
 		}
 	}
 	storage := fmt.Sprintf("127.0.0.1:%d", ports[0])
+	storagePath := filepath.Join(opts.Dir, "source-controller", "storage")
+	if err := os.MkdirAll(storagePath, 0o755); err != nil { // it must exist
+		return nil, err
+	}
 	f = &Flux{StorageURL: "http://" + storage, LogPaths: map[string]string{}}
 	defer func() {
 		if err != nil {
@@ -133,7 +137,7 @@ func (c *Cluster) StartFlux(ctx context.Context, opts FluxOptions) (f *Flux, err
 	}{
 		{"source-controller", ports[2], []string{
 			fmt.Sprintf("--metrics-addr=127.0.0.1:%d", ports[1]),
-			"--storage-path=" + filepath.Join(opts.Dir, "source-controller", "storage"),
+			"--storage-path=" + storagePath,
 			"--storage-addr=" + storage, "--storage-adv-addr=" + storage,
 		}},
 		{"kustomize-controller", ports[4], []string{

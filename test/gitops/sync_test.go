@@ -1,0 +1,213 @@
+package gitops
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/localcluster"
+)
+
+// The platform's Flux objects in each cluster: GitRepository and
+// Kustomization flux-system/tenants, path clusters/<cluster>.
+const platformSync = "tenants"
+
+// What each cluster's overlay holds.
+var overlayTenants = map[string][]string{
+	"east": {"payments", "search", "web"},
+	"west": {"analytics", "payments", "search", "web"},
+}
+
+var _ = Describe("Tenants synced by Flux into two clusters", Ordered, func() {
+	both := func() []*env { return []*env{east, west} }
+	var firstCommit string
+
+	platformKustomization := func(ctx context.Context, g Gomega, e *env) fluxStatus {
+		return e.kustomization(ctx, g, localcluster.FluxNamespace, platformSync)
+	}
+	// pushAndNudge commits, then nudges both clusters' source as a webhook
+	// receiver would; it returns the commit and when it was pushed.
+	pushAndNudge := func(ctx context.Context, message string, change func(dir string) error) (string, time.Time) {
+		pushed := time.Now()
+		sha, err := repo.commit(message, change)
+		Expect(err).NotTo(HaveOccurred())
+		for _, e := range both() {
+			e.nudge(ctx, gitRepositoryGVK, localcluster.FluxNamespace, platformSync)
+		}
+		return sha, pushed
+	}
+	// expectApplied waits until both clusters' Kustomization is Ready at sha.
+	expectApplied := func(ctx context.Context, sha string) {
+		for _, e := range both() {
+			Eventually(func(g Gomega) {
+				s := platformKustomization(ctx, g, e)
+				g.Expect(s.readyIs(metav1.ConditionTrue)).To(BeTrue(), "%s: %s", e.name, s)
+				g.Expect(s.lastAppliedRevision).To(Equal(revisionRef(sha)), "%s", e.name)
+			}).WithContext(ctx).Should(Succeed())
+		}
+	}
+
+	It("applies each cluster's overlay, and the Kustomization is Ready only once every Tenant is", func(ctx SpecContext) {
+		var err error
+		firstCommit, err = repo.git("rev-parse", "HEAD")
+		Expect(err).NotTo(HaveOccurred())
+		firstCommit = firstCommit[:40]
+		for _, e := range both() {
+			e.applySync(ctx, syncSpec{namespace: localcluster.FluxNamespace, name: platformSync,
+				url: git.URL("tenants"), path: "./clusters/" + e.name})
+		}
+
+		By("east, whose operator is not running yet: Flux applies the Tenants and waits")
+		Eventually(func(g Gomega) {
+			g.Expect(east.tenantNames(ctx, g)).To(Equal(overlayTenants["east"]))
+			s := platformKustomization(ctx, g, east)
+			g.Expect(s.ready).NotTo(BeNil())
+			g.Expect(s.ready.Reason).To(Equal("Progressing"), "%s", s)
+		}).WithContext(ctx).Should(Succeed())
+		Consistently(func(g Gomega) {
+			s := platformKustomization(ctx, g, east)
+			g.Expect(s.readyIs(metav1.ConditionTrue)).To(BeFalse(), "Ready before any Tenant is: %s", s)
+		}).WithContext(ctx).WithTimeout(10 * time.Second).WithPolling(250 * time.Millisecond).Should(Succeed())
+
+		By("starting east's operator: now Flux's wait ends")
+		Expect(east.startOperator(ctx)).To(Succeed())
+		expectApplied(ctx, firstCommit)
+
+		for _, e := range both() {
+			By(e.name + ": exactly its overlay's Tenants, each Ready no later than the Kustomization")
+			s := platformKustomization(ctx, Default, e)
+			Expect(e.tenantNames(ctx, Default)).To(Equal(overlayTenants[e.name]))
+			for _, t := range e.expectReady(ctx, Default, overlayTenants[e.name]...) {
+				ready := meta.FindStatusCondition(t.Status.Conditions, tenantryv1alpha1.ConditionReady)
+				// Flux's timestamps have a resolution of one second.
+				Expect(ready.LastTransitionTime.Truncate(time.Second)).NotTo(BeTemporally(">", s.ready.LastTransitionTime.Time),
+					"%s: Tenant %s became Ready after the Kustomization did", e.name, t.Name)
+			}
+		}
+
+		By("the per-cluster differences: payments-batch only in east, search's quota larger in west")
+		Expect(east.admin.Get(ctx, client.ObjectKey{Name: "payments-batch"}, &corev1.Namespace{})).To(Succeed())
+		err = west.admin.Get(ctx, client.ObjectKey{Name: "payments-batch"}, &corev1.Namespace{})
+		Expect(apierrors.IsNotFound(err)).To(BeTrue(), "payments-batch in west: %v", err)
+		for e, cpu := range map[*env]string{east: "1", west: "4"} {
+			var q corev1.ResourceQuota
+			Expect(e.admin.Get(ctx, client.ObjectKey{Namespace: "search", Name: "tenantry-compute"}, &q)).To(Succeed())
+			Expect(q.Spec.Hard.Name(corev1.ResourceRequestsCPU, resource.DecimalSI).String()).To(Equal(cpu), e.name)
+		}
+	})
+
+	It("never fights: after convergence, Flux reconciles again and nobody writes", func(ctx SpecContext) {
+		for _, e := range both() {
+			before := e.versions(ctx, Default)
+			writes := e.operatorWrites(ctx)
+			for range 2 {
+				requested := e.nudge(ctx, kustomizationGVK, localcluster.FluxNamespace, platformSync)
+				Eventually(func(g Gomega) {
+					s := platformKustomization(ctx, g, e)
+					g.Expect(s.lastHandled).To(Equal(requested), "%s: nudge not handled yet", e.name)
+					g.Expect(s.readyIs(metav1.ConditionTrue)).To(BeTrue(), "%s: %s", e.name, s)
+				}).WithContext(ctx).Should(Succeed())
+			}
+			Consistently(func(g Gomega) {
+				g.Expect(e.versions(ctx, g)).To(Equal(before), "%s: an object was written after convergence", e.name)
+			}).WithContext(ctx).WithTimeout(5 * time.Second).WithPolling(time.Second).Should(Succeed())
+			Expect(e.operatorWrites(ctx)).To(Equal(writes), "%s: the operator wrote after convergence", e.name)
+
+			By(e.name + ": Flux owns each Tenant's spec by server-side apply, Tenantry only its status")
+			t := e.tenant(ctx, Default, "payments")
+			Expect(managers(t)).To(ContainElements("kustomize-controller Apply", "tenantry Apply status"))
+			Expect(managers(t)).NotTo(ContainElement(HavePrefix("tenantry Apply ")), "tenantry writes only status: %v", managers(t))
+		}
+	})
+
+	It("brings a commit that changes a Tenant to both clusters", func(ctx SpecContext) {
+		sha, pushed := pushAndNudge(ctx, "payments: cost center 4711", func(dir string) error {
+			return editFile(dir, "tenants/payments.yaml", "  namespaces:\n", "  namespaceMetadata:\n    labels: {cost-center: \"4711\"}\n  namespaces:\n")
+		})
+		for _, e := range both() {
+			Eventually(func(g Gomega) {
+				var ns corev1.Namespace
+				g.Expect(e.admin.Get(ctx, client.ObjectKey{Name: "payments-prod"}, &ns)).To(Succeed())
+				g.Expect(ns.Labels).To(HaveKeyWithValue("cost-center", "4711"), e.name)
+				e.expectReady(ctx, g, overlayTenants[e.name]...)
+			}).WithContext(ctx).WithPolling(100 * time.Millisecond).Should(Succeed())
+		}
+		GinkgoWriter.Printf("FIGURE commit to every Tenant Ready in both clusters: %s\n", time.Since(pushed).Round(100*time.Millisecond))
+		expectApplied(ctx, sha)
+	})
+
+	It("holds back a commit that breaks a Tenant: the Kustomization is not Ready and says which Tenant", func(ctx SpecContext) {
+		pushAndNudge(ctx, "payments: auditors get cluster-admin (not allowed)", func(dir string) error {
+			return editFile(dir, "tenants/payments.yaml", "clusterRole: view", "clusterRole: cluster-admin")
+		})
+		for _, e := range both() {
+			Eventually(func(g Gomega) {
+				s := platformKustomization(ctx, g, e)
+				g.Expect(s.readyIs(metav1.ConditionFalse)).To(BeTrue(), "%s: %s", e.name, s)
+				g.Expect(s.ready.Reason).To(Equal("HealthCheckFailed"))
+				g.Expect(s.ready.Message).To(Equal("failed early due to stalled resources: [Tenant/payments status: 'Failed']"))
+			}).WithContext(ctx).Should(Succeed())
+			t := e.tenant(ctx, Default, "payments")
+			stalled := meta.FindStatusCondition(t.Status.Conditions, tenantryv1alpha1.ConditionStalled)
+			Expect(stalled).NotTo(BeNil())
+			Expect(stalled.Reason).To(Equal(tenantryv1alpha1.ReasonClusterRoleNotAllowed))
+			Expect(stalled.Message).To(Equal("ClusterRole cluster-admin not allowed: this operator binds only admin, edit, view (--allowed-cluster-roles); no role binding was created or changed"))
+		}
+
+		By("reverting the commit: Ready again")
+		sha, _ := pushAndNudge(ctx, "payments: auditors back to view", func(dir string) error {
+			return editFile(dir, "tenants/payments.yaml", "clusterRole: cluster-admin", "clusterRole: view")
+		})
+		expectApplied(ctx, sha)
+	})
+
+	It("keeps a removed Retain Tenant's namespace and data: Flux prunes the Tenant, Tenantry releases the namespace", func(ctx SpecContext) {
+		for _, e := range both() {
+			Expect(e.admin.Create(ctx, &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Namespace: "search", Name: "index-settings"},
+				Data:       map[string]string{"shards": "3"},
+			})).To(Succeed())
+		}
+		sha, _ := pushAndNudge(ctx, "search: leaves the platform", func(dir string) error {
+			if err := editFile(dir, "tenants/kustomization.yaml", "- search.yaml\n", ""); err != nil {
+				return err
+			}
+			if err := os.Remove(filepath.Join(dir, "tenants", "search.yaml")); err != nil {
+				return err
+			}
+			// west's overlay patched search: the patch goes with it.
+			return editFile(dir, "clusters/west/kustomization.yaml",
+				"patches:\n- target: {group: tenantry.io, kind: Tenant, name: search}\n  patch: |-\n    - op: replace\n      path: /spec/resourceQuotas/0/hard\n      value: {requests.cpu: \"4\", pods: \"40\"}\n", "")
+		})
+		expectApplied(ctx, sha)
+		for _, e := range both() {
+			Eventually(func(g Gomega) {
+				err := e.admin.Get(ctx, client.ObjectKey{Name: "search"}, &tenantryv1alpha1.Tenant{})
+				g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "%s: Tenant search: %v", e.name, err)
+			}).WithContext(ctx).Should(Succeed())
+			var ns corev1.Namespace
+			Expect(e.admin.Get(ctx, client.ObjectKey{Name: "search"}, &ns)).To(Succeed())
+			Expect(ns.DeletionTimestamp).To(BeNil())
+			Expect(ns.Labels).NotTo(HaveKey(tenantLabel), "%s: namespace search still marked", e.name)
+			var cm corev1.ConfigMap
+			Expect(e.admin.Get(ctx, client.ObjectKey{Namespace: "search", Name: "index-settings"}, &cm)).To(Succeed())
+			Expect(cm.Data).To(Equal(map[string]string{"shards": "3"}))
+			var quotas corev1.ResourceQuotaList
+			Expect(e.admin.List(ctx, &quotas, client.InNamespace("search"))).To(Succeed())
+			Expect(quotas.Items).To(BeEmpty(), "%s: Tenantry's quota left behind", e.name)
+		}
+	})
+
+	teamSpecs()
+})
