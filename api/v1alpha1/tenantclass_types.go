@@ -151,8 +151,11 @@ type TenantClass struct {
 	// +optional
 	Spec TenantClassSpec `json:"spec,omitempty"`
 
-	// status shows the rollout to the members.
+	// status shows the rollout to the members. It defaults to
+	// observedGeneration 0, so that kstatus takes a class not yet seen by the
+	// operator for in progress (as for Tenant).
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status TenantClassStatus `json:"status,omitempty"`
 }
 
