@@ -81,7 +81,7 @@ func (e *env) nudge(ctx context.Context, gvk schema.GroupVersionKind, namespace,
 
 // fluxStatus is what a Flux object's status says.
 type fluxStatus struct {
-	ready               *metav1.Condition
+	ready, healthy      *metav1.Condition
 	lastAppliedRevision string
 	lastHandled         string
 }
@@ -125,6 +125,7 @@ func (e *env) fluxStatus(ctx context.Context, gvk schema.GroupVersionKind, names
 		conds = append(conds, c)
 	}
 	s.ready = meta.FindStatusCondition(conds, "Ready")
+	s.healthy = meta.FindStatusCondition(conds, "Healthy")
 	return s, nil
 }
 

@@ -2,7 +2,9 @@ package gitops
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -107,8 +109,9 @@ func (e *env) versions(ctx context.Context, g Gomega) map[string]string {
 	return out
 }
 
-// managers lists the field managers of obj and what they wrote with
-// (Apply or Update), subresource included: "kustomize-controller Apply".
+// managers lists who wrote obj, how, and the top-level fields they own:
+// "kustomize-controller Apply spec", "tenantry Apply status status" (the
+// status subresource). Two managers owning the same field would fight.
 func managers(obj metav1.Object) []string {
 	var out []string
 	for _, f := range obj.GetManagedFields() {
@@ -116,7 +119,15 @@ func managers(obj metav1.Object) []string {
 		if f.Subresource != "" {
 			m += " " + f.Subresource
 		}
-		out = append(out, m)
+		var fields map[string]json.RawMessage
+		if f.FieldsV1 != nil {
+			_ = json.Unmarshal(f.FieldsV1.Raw, &fields)
+		}
+		tops := slices.Sorted(maps.Keys(fields))
+		for i, k := range tops {
+			tops[i] = strings.TrimPrefix(k, "f:")
+		}
+		out = append(out, m+" "+strings.Join(tops, ","))
 	}
 	slices.Sort(out)
 	return out

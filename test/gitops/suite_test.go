@@ -42,7 +42,6 @@ var (
 	workDir  string
 	git      *gitServer
 	repo     *gitRepo
-	// east starts without the operator, to show that Flux waits for it.
 	east, west *env
 )
 
@@ -76,7 +75,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i, e := range []*env{east, west} {
-		wg.Go(func() { errs[i] = e.start(ctx, e == west) })
+		wg.Go(func() { errs[i] = e.start(ctx) })
 	}
 	wg.Wait()
 	Expect(errs[0]).NotTo(HaveOccurred(), "cluster east")
@@ -94,9 +93,9 @@ var _ = AfterSuite(func() {
 	}
 })
 
-// start brings up the control plane, installs config/default, runs Flux and
-// (when withOperator) the operator.
-func (e *env) start(ctx context.Context, withOperator bool) error {
+// start brings up the control plane, installs config/default, and runs
+// Flux and the operator.
+func (e *env) start(ctx context.Context) error {
 	e.dir = filepath.Join(workDir, e.name)
 	binDir := os.Getenv("KUBEBUILDER_ASSETS")
 	if binDir == "" {
@@ -115,10 +114,7 @@ func (e *env) start(ctx context.Context, withOperator bool) error {
 	if e.flux, err = e.cluster.StartFlux(ctx, localcluster.FluxOptions{BinDir: fluxBinDir(), Dir: filepath.Join(e.dir, "flux")}); err != nil {
 		return err
 	}
-	if withOperator {
-		return e.startOperator(ctx)
-	}
-	return nil
+	return e.startOperator(ctx)
 }
 
 // startOperator runs the manager binary as its ServiceAccount with the
