@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/cli"
 )
 
 const tenantLabel = "tenantry.io/tenant"
@@ -131,4 +133,16 @@ func managers(obj metav1.Object) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// plan runs `tenantry plan` as a pull request's CI job would: on the
+// overlay built with kustomize, against the cluster, read-only. It returns
+// the exit code and what the command printed.
+func (e *env) plan(ctx context.Context, overlay string) (int, string) {
+	rendered, err := e.cluster.Kubectl(ctx, "kustomize", overlay)
+	Expect(err).NotTo(HaveOccurred())
+	var out bytes.Buffer
+	code := cli.Runner{In: strings.NewReader(rendered), Out: &out, Err: &out}.Run(ctx,
+		[]string{"plan", "-f", "-", "--kubeconfig", e.cluster.KubeconfigPath, "--allowed-cluster-roles", "admin,edit,view"})
+	return code, out.String()
 }

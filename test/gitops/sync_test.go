@@ -165,10 +165,16 @@ var _ = Describe("Tenants synced by Flux into two clusters", Ordered, func() {
 		}
 	})
 
-	It("brings a commit that changes a Tenant to both clusters", func(ctx SpecContext) {
-		sha, pushed := pushAndNudge(ctx, "payments: cost center 4711", func(dir string) error {
-			return editFile(dir, "tenants/payments.yaml", "  namespaces:\n", "  namespaceMetadata:\n    labels: {cost-center: \"4711\"}\n  namespaces:\n")
-		})
+	It("brings a commit that changes a Tenant to both clusters, as `tenantry plan` previewed it", func(ctx SpecContext) {
+		Expect(editFile(repo.dir, "tenants/payments.yaml", "  namespaces:\n", "  namespaceMetadata:\n    labels: {cost-center: \"4711\"}\n  namespaces:\n")).To(Succeed())
+		By("the pull request's preview: each cluster's overlay, planned against that cluster")
+		for _, e := range both() {
+			code, out := e.plan(ctx, filepath.Join(repo.dir, "clusters", e.name))
+			Expect(code).To(Equal(2), "%s: exit 2 means changes to review:\n%s", e.name, out)
+			GinkgoWriter.Printf("%s plan:\n%s\n", e.name, out)
+			Expect(out).To(ContainSubstring(`cost-center`), e.name)
+		}
+		sha, pushed := pushAndNudge(ctx, "payments: cost center 4711", nil)
 		for _, e := range both() {
 			Eventually(func(g Gomega) {
 				var ns corev1.Namespace
@@ -179,6 +185,8 @@ var _ = Describe("Tenants synced by Flux into two clusters", Ordered, func() {
 		}
 		GinkgoWriter.Printf("FIGURE commit to every Tenant Ready in both clusters: %s\n", time.Since(pushed).Round(100*time.Millisecond))
 		expectApplied(ctx, sha)
+		// Flux polls health every 5 s, so its Ready lags the Tenants'.
+		GinkgoWriter.Printf("FIGURE commit to both Kustomizations Ready: %s\n", time.Since(pushed).Round(100*time.Millisecond))
 	})
 
 	It("holds back a commit that breaks a Tenant: the Kustomization is not Ready and says which Tenant", func(ctx SpecContext) {

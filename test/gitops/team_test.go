@@ -79,7 +79,7 @@ func teamSpecs() {
 			g.Expect(s.readyIs(metav1.ConditionFalse)).To(BeTrue(), "%s", s)
 			g.Expect(s.ready.Reason).To(Equal("ReconciliationFailed"))
 			g.Expect(s.ready.Message).To(Equal(`Tenant/web dry-run failed (Forbidden): tenants.tenantry.io "web" is forbidden: ` +
-				`User "system:serviceaccount:web-dev:gitops" cannot patch resource "tenants" in API group "tenantry.io" at the cluster scope`))
+				`User "system:serviceaccount:web-dev:gitops" cannot patch resource "tenants" in API group "tenantry.io" at the cluster scope` + "\n"))
 		}).WithContext(ctx).Should(Succeed())
 		after := e.tenant(ctx, Default, "web")
 		Expect(after.Generation).To(Equal(before.Generation))
