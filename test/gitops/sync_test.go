@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -171,8 +172,9 @@ var _ = Describe("Tenants synced by Flux into two clusters", Ordered, func() {
 		for _, e := range both() {
 			code, out := e.plan(ctx, filepath.Join(repo.dir, "clusters", e.name))
 			Expect(code).To(Equal(2), "%s: exit 2 means changes to review:\n%s", e.name, out)
-			GinkgoWriter.Printf("%s plan:\n%s\n", e.name, out)
-			Expect(out).To(ContainSubstring(`cost-center`), e.name)
+			Expect(out).To(ContainSubstring("~ change Namespace/payments-prod: metadata.labels.cost-center (none) → 4711\n"), e.name)
+			namespaces := map[*env]int{east: 3, west: 2}[e] // payments-batch is east's only
+			Expect(out).To(ContainSubstring(fmt.Sprintf("Plan: 0 to create, %d to change, 0 to adopt, 0 to prune, 0 to release, 0 to DELETE.", namespaces)), e.name)
 		}
 		sha, pushed := pushAndNudge(ctx, "payments: cost center 4711", nil)
 		for _, e := range both() {
