@@ -152,7 +152,7 @@ func (c *Cluster) StartFlux(ctx context.Context, opts FluxOptions) (f *Flux, err
 		}
 		if err := waitHealthy(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", ctl.health), f.procs[len(f.procs)-1].done); err != nil {
 			logs, _ := os.ReadFile(f.LogPaths[ctl.name])
-			return nil, fmt.Errorf("%s not ready: %w\n%s", ctl.name, err, tail(logs, 4000))
+			return nil, fmt.Errorf("%s not ready: %w\n%s", ctl.name, err, Tail(logs, 4000))
 		}
 	}
 	return f, nil
@@ -192,7 +192,8 @@ func (f *Flux) start(c *Cluster, opts FluxOptions, name string, args []string) e
 	return nil
 }
 
-// waitHealthy polls url until it answers 200, or the process exits.
+// waitHealthy polls url until it answers 200, or the process exits (done
+// closed).
 func waitHealthy(ctx context.Context, url string, done <-chan struct{}) error {
 	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		select {

@@ -53,7 +53,7 @@ func (e *env) applySync(ctx context.Context, s syncSpec) {
 		ks["serviceAccountName"] = s.serviceAccount
 	}
 	for _, obj := range []*unstructured.Unstructured{src, newFluxObject(kustomizationGVK, s.namespace, s.name, ks)} {
-		Expect(e.admin.Patch(ctx, obj, client.Apply, client.FieldOwner("gitops-test"), client.ForceOwnership)).To(Succeed())
+		Expect(e.admin.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("gitops-test"), client.ForceOwnership)).To(Succeed())
 	}
 }
 
@@ -87,7 +87,9 @@ type fluxStatus struct {
 }
 
 // readyIs reports whether Ready has status s.
-func (f fluxStatus) readyIs(s metav1.ConditionStatus) bool { return f.ready != nil && f.ready.Status == s }
+func (f fluxStatus) readyIs(s metav1.ConditionStatus) bool {
+	return f.ready != nil && f.ready.Status == s
+}
 
 func (f fluxStatus) String() string {
 	if f.ready == nil {

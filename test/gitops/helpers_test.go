@@ -123,7 +123,7 @@ func managers(obj metav1.Object) []string {
 		}
 		var fields map[string]json.RawMessage
 		if f.FieldsV1 != nil {
-			_ = json.Unmarshal(f.FieldsV1.Raw, &fields)
+			_ = json.Unmarshal(f.FieldsV1.GetRawBytes(), &fields)
 		}
 		tops := slices.Sorted(maps.Keys(fields))
 		for i, k := range tops {

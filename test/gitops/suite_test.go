@@ -37,11 +37,11 @@ type env struct {
 }
 
 var (
-	repoRoot string
-	scheme   = runtime.NewScheme()
-	workDir  string
-	git      *gitServer
-	repo     *gitRepo
+	repoRoot   string
+	scheme     = runtime.NewScheme()
+	workDir    string
+	git        *gitServer
+	repo       *gitRepo
 	east, west *env
 )
 
@@ -122,7 +122,7 @@ func (e *env) start(ctx context.Context) error {
 func (e *env) startOperator(ctx context.Context) error {
 	var err error
 	e.operator, err = e.cluster.StartOperator(ctx, localcluster.OperatorOptions{
-		Binary:    managerBinary(),
+		Binary:    localcluster.ManagerBinary(repoRoot),
 		Namespace: localcluster.OperatorNamespace, ServiceAccount: localcluster.OperatorServiceAccount,
 		Dir:  filepath.Join(e.dir, "operator"),
 		Args: []string{"--allowed-cluster-roles=admin,edit,view", "--default-owner-cluster-role=admin"},
@@ -136,7 +136,7 @@ func (e *env) stop() {
 	if CurrentSpecReport().Failed() || os.Getenv("GITOPS_LOGS") != "" {
 		for _, path := range e.logPaths() {
 			logs, _ := os.ReadFile(path)
-			GinkgoWriter.Printf("%s %s (tail):\n%s\n", e.name, filepath.Base(path), tail(logs, 6000))
+			GinkgoWriter.Printf("%s %s (tail):\n%s\n", e.name, filepath.Base(path), localcluster.Tail(logs, 6000))
 		}
 	}
 	if e.cluster != nil {
@@ -155,20 +155,6 @@ func (e *env) logPaths() []string {
 		}
 	}
 	return paths
-}
-
-func tail(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
-}
-
-func managerBinary() string {
-	if bin := os.Getenv("MANAGER_BIN"); bin != "" {
-		return bin
-	}
-	return filepath.Join(repoRoot, "bin", "manager")
 }
 
 func fluxBinDir() string {
