@@ -1,8 +1,13 @@
 // Module flux builds Flux's source-controller and kustomize-controller from
 // their Go module source for test/gitops (no images, no download sites).
 // Apart from the operator's go.mod: Flux pins its own Kubernetes and cloud
-// SDK versions. v1.9.6, not v1.10.x: v1.10.x declares go 1.27.0 and this
-// project builds with Go 1.26.
+// SDK versions.
+//
+// v1.9.6, not v1.10.1: both v1.10.x controllers declare go 1.27.0 (this
+// project builds with Go 1.26), and source-controller v1.10.1 needs
+// github.com/fluxcd/pkg/artifact v0.27.1, which the module proxy here
+// refuses (403, "not available"). v1.9.6 is the newest of both that builds
+// with Go 1.26, once artifact is pinned to v0.18.0 (see below).
 module github.com/tenantry/tenantry/hack/flux
 
 go 1.26.0
@@ -15,6 +20,9 @@ tool (
 // The controllers' own go.mod replaces, which a dependency's go.mod cannot
 // carry over: go-digest at the commit with BLAKE3, kustomize pinned to the
 // version kustomize-controller is tested with, yaml.v3 past CVE-2022-28948.
+// And one of ours: source-controller v1.9.6 asks for pkg/artifact v0.18.3,
+// which the proxy here refuses; v0.18.0, a patch release older, is served
+// and builds.
 replace (
 	github.com/fluxcd/pkg/artifact => github.com/fluxcd/pkg/artifact v0.18.0
 	github.com/opencontainers/go-digest => github.com/opencontainers/go-digest v1.0.1-0.20220411205349-bde1400a84be
