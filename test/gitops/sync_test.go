@@ -46,7 +46,6 @@ var overlayTenants = map[string][]string{
 
 var _ = Describe("Tenants synced by Flux into two clusters", Ordered, func() {
 	both := func() []*env { return []*env{east, west} }
-	var firstCommit string
 
 	platformKustomization := func(ctx context.Context, g Gomega, e *env) fluxStatus {
 		return e.kustomization(ctx, g, localcluster.FluxNamespace, platformSync)
@@ -74,10 +73,9 @@ var _ = Describe("Tenants synced by Flux into two clusters", Ordered, func() {
 	}
 
 	It("applies each cluster's overlay, and the Kustomization is Ready only once every Tenant is", func(ctx SpecContext) {
-		var err error
-		firstCommit, err = repo.git("rev-parse", "HEAD")
+		head, err := repo.git("rev-parse", "HEAD")
 		Expect(err).NotTo(HaveOccurred())
-		firstCommit = firstCommit[:40]
+		firstCommit := head[:40]
 		start := time.Now()
 		for _, e := range both() {
 			e.applySync(ctx, syncSpec{namespace: localcluster.FluxNamespace, name: platformSync,
