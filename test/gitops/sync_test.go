@@ -83,7 +83,7 @@ var _ = Describe("Tenants synced by Flux into two clusters", Ordered, func() {
 		}
 
 		expectApplied(ctx, firstCommit)
-		GinkgoWriter.Printf("FIGURE first sync, Flux objects created to both Kustomizations Ready: %s\n", time.Since(start).Round(100*time.Millisecond))
+		figure("first sync, Flux objects created to both Kustomizations Ready", time.Since(start).Round(100*time.Millisecond))
 
 		for _, e := range both() {
 			By(e.name + ": exactly its overlay's Tenants, each Ready no later than the Kustomization")
@@ -183,10 +183,10 @@ var _ = Describe("Tenants synced by Flux into two clusters", Ordered, func() {
 				e.expectReady(ctx, g, overlayTenants[e.name]...)
 			}).WithContext(ctx).WithPolling(100 * time.Millisecond).Should(Succeed())
 		}
-		GinkgoWriter.Printf("FIGURE commit to every Tenant Ready in both clusters: %s\n", time.Since(pushed).Round(100*time.Millisecond))
+		figure("commit to every Tenant Ready in both clusters", time.Since(pushed).Round(100*time.Millisecond))
 		expectApplied(ctx, sha)
 		// Flux polls health every 5 s, so its Ready lags the Tenants'.
-		GinkgoWriter.Printf("FIGURE commit to both Kustomizations Ready: %s\n", time.Since(pushed).Round(100*time.Millisecond))
+		figure("commit to both Kustomizations Ready", time.Since(pushed).Round(100*time.Millisecond))
 	})
 
 	It("holds back a commit that breaks a Tenant: the Kustomization is not Ready and says which Tenant", func(ctx SpecContext) {
@@ -259,3 +259,9 @@ var _ = Describe("Tenants synced by Flux into two clusters", Ordered, func() {
 
 	teamSpecs()
 })
+
+// figure reports a timing in the suite's output, passed or not (a report
+// entry is printed for every spec; GinkgoWriter only with -ginkgo.v).
+func figure(what string, d time.Duration) {
+	AddReportEntry("FIGURE "+what, d.String())
+}
