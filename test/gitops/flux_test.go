@@ -57,6 +57,8 @@ func (e *env) applySync(ctx context.Context, s syncSpec) {
 	}
 }
 
+// newFluxObject is an unstructured object of kind gvk (a Flux kind, or any
+// other read raw).
 func newFluxObject(gvk schema.GroupVersionKind, namespace, name string, spec map[string]any) *unstructured.Unstructured {
 	obj := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
 	obj.SetGroupVersionKind(gvk)
