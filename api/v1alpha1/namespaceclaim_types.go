@@ -68,8 +68,11 @@ type NamespaceClaim struct {
 	// +optional
 	Spec NamespaceClaimSpec `json:"spec,omitempty"`
 
-	// status is the observed state of the claim.
+	// status is the observed state of the claim. It defaults to
+	// observedGeneration 0, so that kstatus takes a claim not yet seen by the
+	// operator for in progress (as for Tenant).
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status NamespaceClaimStatus `json:"status,omitempty"`
 }
 

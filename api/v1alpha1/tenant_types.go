@@ -677,8 +677,12 @@ type Tenant struct {
 	// +required
 	Spec TenantSpec `json:"spec"`
 
-	// status is the observed state of the tenant.
+	// status is the observed state of the tenant. It defaults to
+	// observedGeneration 0, so that a Tenant the operator has not seen yet
+	// reads as in progress to kstatus (Flux's wait, kubectl wait) instead of
+	// Current, which kstatus assumes for an object without status.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status TenantStatus `json:"status,omitempty"`
 }
 

@@ -117,7 +117,9 @@ type TenantClassStatus struct {
 	// +optional
 	Tenants int32 `json:"tenants,omitempty"`
 
-	// updatedTenants is how many of them have applied this generation.
+	// updatedTenants is how many of them have applied this generation (a
+	// member Stalled at its own generation counts: it waits for its spec to
+	// be fixed, not for the class).
 	// +optional
 	UpdatedTenants int32 `json:"updatedTenants,omitempty"`
 
@@ -125,7 +127,9 @@ type TenantClassStatus struct {
 	// +optional
 	ReadyTenants int32 `json:"readyTenants,omitempty"`
 
-	// conditions: Ready, and Reconciling while the rollout is under way.
+	// conditions: Ready (True once rolled out, whatever the members' own
+	// health, which each member reports), and Reconciling while the rollout
+	// is under way.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -151,8 +155,11 @@ type TenantClass struct {
 	// +optional
 	Spec TenantClassSpec `json:"spec,omitempty"`
 
-	// status shows the rollout to the members.
+	// status shows the rollout to the members. It defaults to
+	// observedGeneration 0, so that kstatus takes a class not yet seen by the
+	// operator for in progress (as for Tenant).
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status TenantClassStatus `json:"status,omitempty"`
 }
 

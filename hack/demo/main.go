@@ -231,7 +231,8 @@ func show(ctx context.Context, c *localcluster.Cluster, args ...string) {
 }
 
 // waitRolledOut waits until a class reports its current generation applied
-// by every member and Ready, as a GitOps tool waiting on it would.
+// by every member (Ready, as a GitOps tool waiting on it would), and every
+// member Ready, so that the table shown next is settled.
 func waitRolledOut(ctx context.Context, c *localcluster.Cluster, class string) error {
 	gen, err := c.Kubectl(ctx, "get", "tenantclass", class, "-o", "jsonpath={.metadata.generation}")
 	if err != nil {
@@ -241,6 +242,16 @@ func waitRolledOut(ctx context.Context, c *localcluster.Cluster, class string) e
 		if out, err := c.Kubectl(ctx, "wait", cond, "tenantclass/"+class, "--timeout=60s"); err != nil {
 			return fmt.Errorf("class %s did not roll out: %s", class, out)
 		}
+	}
+	members, err := c.Kubectl(ctx, "get", "tenantclass", class, "-o", "jsonpath={.status.tenants}")
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(members) == "" { // no member
+		return nil
+	}
+	if out, err := c.Kubectl(ctx, "wait", "--for=jsonpath={.status.readyTenants}="+strings.TrimSpace(members), "tenantclass/"+class, "--timeout=60s"); err != nil {
+		return fmt.Errorf("class %s: members not Ready: %s", class, out)
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ func (c *Cluster) KubectlStdin(ctx context.Context, stdin []byte, args ...string
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return out.String(), fmt.Errorf("kubectl %v: %w: %s", args, err, tail(out.Bytes(), 2000))
+		return out.String(), fmt.Errorf("kubectl %v: %w: %s", args, err, Tail(out.Bytes(), 2000))
 	}
 	return out.String(), nil
 }
@@ -176,26 +176,22 @@ func (c *Cluster) StartOperator(ctx context.Context, opts OperatorOptions) (*Ope
 		MetricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)}
 	go func() { _ = cmd.Wait(); _ = logFile.Close(); close(o.done) }()
 
-	readyz := fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort)
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		select {
-		case <-o.done:
-			return false, errors.New("operator exited")
-		default:
-		}
-		resp, err := http.Get(readyz) //nolint:gosec,noctx // a local, fixed URL
-		if err != nil {
-			return false, nil //nolint:nilerr // not listening yet
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
+	err = waitHealthy(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort), o.done)
 	if err != nil {
 		_ = o.Stop()
 		logs, _ := os.ReadFile(logPath)
-		return nil, fmt.Errorf("operator not ready: %w\n%s", err, tail(logs, 4000))
+		return nil, fmt.Errorf("operator not ready: %w\n%s", err, Tail(logs, 4000))
 	}
 	return o, nil
+}
+
+// ManagerBinary is the manager binary the tests run: $MANAGER_BIN, or
+// bin/manager under repoRoot (`make build`).
+func ManagerBinary(repoRoot string) string {
+	if bin := os.Getenv("MANAGER_BIN"); bin != "" {
+		return bin
+	}
+	return filepath.Join(repoRoot, "bin", "manager")
 }
 
 // Stop sends SIGTERM and waits (SIGKILL after 15 s).
@@ -222,7 +218,8 @@ func (o *Operator) Metrics(ctx context.Context) (string, error) {
 	return string(body), err
 }
 
-func tail(b []byte, n int) string {
+// Tail is the last n bytes of b, for logs in error messages.
+func Tail(b []byte, n int) string {
 	if len(b) > n {
 		b = b[len(b)-n:]
 	}

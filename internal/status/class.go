@@ -11,22 +11,27 @@ import (
 
 // Reasons of a TenantClass's conditions.
 const (
-	ReasonRolledOut       = "RolledOut"
-	ReasonRollingOut      = "RollingOut"
-	ReasonTenantsNotReady = "TenantsNotReady"
+	ReasonRolledOut  = "RolledOut"
+	ReasonRollingOut = "RollingOut"
 )
 
 // ClassMembers counts a class's member Tenants.
 type ClassMembers struct {
-	// Tenants name the class; Updated have applied its current generation;
-	// Ready are Ready at their own generation.
+	// Tenants name the class; Updated have applied its current generation,
+	// or are Stalled at their own; Ready are Ready at their own generation.
 	Tenants, Updated, Ready int32
 }
 
 // CountMember adds one member Tenant to the counts, for a class at generation.
+// A member Stalled at its current generation counts as updated: it applies
+// nothing until a person fixes its spec, and a rollout waiting for it would
+// never end. Flux applies classes first and waits for them before it applies
+// Tenants, so such a wait would also hold back the commit with the fix.
 func (m *ClassMembers) CountMember(t *tenantryv1alpha1.Tenant, generation int64) {
 	m.Tenants++
-	if t.Status.ObservedGeneration == t.Generation && t.Status.ClassGeneration == generation {
+	observed := t.Status.ObservedGeneration == t.Generation
+	stalled := meta.IsStatusConditionTrue(t.Status.Conditions, tenantryv1alpha1.ConditionStalled)
+	if observed && (t.Status.ClassGeneration == generation || stalled) {
 		m.Updated++
 	}
 	if c := meta.FindStatusCondition(t.Status.Conditions, tenantryv1alpha1.ConditionReady); c != nil &&
@@ -38,7 +43,10 @@ func (m *ClassMembers) CountMember(t *tenantryv1alpha1.Tenant, generation int64)
 // Class is a TenantClass's status: the rollout of its generation to its
 // members, as a Deployment shows its replicas. kstatus reads it: Reconciling
 // while some member has not applied the current generation, so Flux and
-// Argo CD can wait on a class.
+// Argo CD can wait on a class. Ready means rolled out, whatever the members'
+// own health, which each member reports itself: Flux's kstatus takes
+// Ready=False for in progress, and a class held in progress by one broken
+// member would stop Flux from applying any Tenant (the fix included).
 func Class(prev tenantryv1alpha1.TenantClassStatus, generation int64, m ClassMembers, deleting bool, now metav1.Time) tenantryv1alpha1.TenantClassStatus {
 	st := *prev.DeepCopy()
 	st.ObservedGeneration = generation
@@ -58,13 +66,11 @@ func Class(prev tenantryv1alpha1.TenantClassStatus, generation int64, m ClassMem
 		set(tenantryv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonRollingOut, msg)
 	default:
 		meta.RemoveStatusCondition(&st.Conditions, tenantryv1alpha1.ConditionReconciling)
+		msg := fmt.Sprintf("%s applied generation %d and Ready", Plural(int(m.Tenants), "Tenant"), generation)
 		if m.Ready < m.Tenants {
-			set(tenantryv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonTenantsNotReady,
-				fmt.Sprintf("%d of %s Ready", m.Ready, Plural(int(m.Tenants), "Tenant")))
-		} else {
-			set(tenantryv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonRolledOut,
-				fmt.Sprintf("%s applied generation %d and Ready", Plural(int(m.Tenants), "Tenant"), generation))
+			msg = fmt.Sprintf("%s applied generation %d; %d Ready", Plural(int(m.Tenants), "Tenant"), generation, m.Ready)
 		}
+		set(tenantryv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonRolledOut, msg)
 	}
 	return st
 }

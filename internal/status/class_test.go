@@ -23,6 +23,12 @@ func member(gen, observed, classGen int64, ready bool) *tenantryv1alpha1.Tenant 
 	return t
 }
 
+func stalled(t *tenantryv1alpha1.Tenant) *tenantryv1alpha1.Tenant {
+	t.Status.Conditions = append(t.Status.Conditions, metav1.Condition{Type: tenantryv1alpha1.ConditionStalled,
+		Status: metav1.ConditionTrue, ObservedGeneration: t.Status.ObservedGeneration})
+	return t
+}
+
 func TestClassStatus(t *testing.T) {
 	count := func(ts ...*tenantryv1alpha1.Tenant) ClassMembers {
 		var m ClassMembers
@@ -44,7 +50,11 @@ func TestClassStatus(t *testing.T) {
 			count(member(2, 2, 4, true), member(3, 2, 5, true), member(1, 1, 5, true)), false,
 			metav1.ConditionFalse, metav1.ConditionTrue, ReasonRollingOut, "1 of 3 Tenants applied generation 5"},
 		{"updated, not all Ready", count(member(1, 1, 5, false), member(1, 1, 5, true)), false,
-			metav1.ConditionFalse, "", ReasonTenantsNotReady, "1 of 2 Tenants Ready"},
+			metav1.ConditionTrue, "", ReasonRolledOut, "2 Tenants applied generation 5; 1 Ready"},
+		// It cannot apply generation 5 until its own spec is fixed (here: the
+		// new generation's constraints refuse it); the rollout does not wait.
+		{"a Stalled member counts as updated", count(stalled(member(1, 1, 4, false)), member(1, 1, 5, true)), false,
+			metav1.ConditionTrue, "", ReasonRolledOut, "2 Tenants applied generation 5; 1 Ready"},
 		{"deleting while in use", count(member(1, 1, 5, true)), true,
 			metav1.ConditionFalse, metav1.ConditionTrue, tenantryv1alpha1.ReasonDeleting, "The class is being deleted"},
 	}
@@ -78,6 +88,9 @@ func TestKstatusWaitsOnAClassRollout(t *testing.T) {
 	}{
 		{ClassMembers{Tenants: 3, Updated: 1, Ready: 3}, kstatus.InProgressStatus},
 		{ClassMembers{Tenants: 3, Updated: 3, Ready: 3}, kstatus.CurrentStatus},
+		// A member that is not Ready does not hold the class: Flux waits for
+		// classes before it applies Tenants, the fixed one included.
+		{ClassMembers{Tenants: 3, Updated: 3, Ready: 2}, kstatus.CurrentStatus},
 	} {
 		class := &tenantryv1alpha1.TenantClass{
 			TypeMeta:   metav1.TypeMeta{APIVersion: tenantryv1alpha1.GroupVersion.String(), Kind: "TenantClass"},
