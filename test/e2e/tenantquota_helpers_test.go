@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -98,15 +99,18 @@ func race(ctx context.Context, own client.Client, tenant string, total map[corev
 	var creators sync.WaitGroup
 	for w := range workers {
 		creators.Go(func() {
+			defer GinkgoRecover()
 			for i := 0; count.Load() < int64(want) && time.Now().Before(deadline); i++ {
 				err := own.Create(ctx, quotaPod(pick(w), fmt.Sprintf("r%d-w%d-%d", round, w, i)))
 				switch {
 				case err == nil:
 					count.Add(1)
-				case strings.Contains(err.Error(), "exceeded quota"):
+				case strings.Contains(err.Error(), "exceeded quota"),
+					// A share the quota controller is syncing that moment.
+					strings.Contains(err.Error(), "status unknown for quota"):
 					time.Sleep(time.Duration(10+rand.IntN(30)) * time.Millisecond)
 				default:
-					Expect(err).NotTo(HaveOccurred())
+					Expect(err).NotTo(HaveOccurred(), "worker %d, attempt %d", w, i)
 				}
 			}
 		})

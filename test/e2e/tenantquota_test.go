@@ -58,9 +58,11 @@ var _ = Describe("Tenant-wide quota", Ordered, func() {
 
 	It("splits the total between the namespaces and lets the owner in only once admission enforces it", func(ctx SpecContext) {
 		waitReady(ctx, tenant)
-		sums, err := shareSums(ctx, tenant, "compute")
-		Expect(err).NotTo(HaveOccurred())
-		Expect(sums).To(Equal(total))
+		Eventually(func(g Gomega) {
+			sums, err := shareSums(ctx, tenant, "compute")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(sums).To(Equal(total))
+		}).WithContext(ctx).Should(Succeed())
 		for _, ns := range nss {
 			rq := &corev1.ResourceQuota{}
 			Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tenantry-compute"}, rq)).To(Succeed())
@@ -152,18 +154,26 @@ var _ = Describe("Tenant-wide quota", Ordered, func() {
 		}).WithContext(ctx).Should(Succeed())
 		waitReady(ctx, tenant)
 		nss = append(nss, "tq-d")
-		sums, err := shareSums(ctx, tenant, "compute")
-		Expect(err).NotTo(HaveOccurred())
-		Expect(sums).To(Equal(total))
+		// Its share grows once the others' shrinks are enforced.
+		Eventually(func(g Gomega) {
+			sums, err := shareSums(ctx, tenant, "compute")
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(sums).To(Equal(total))
+		}).WithContext(ctx).Should(Succeed())
 		Eventually(func() error { return own.Create(ctx, quotaPod("tq-d", "new-ns")) }).WithContext(ctx).Should(Succeed())
 		deletePods(ctx, tenant, nss)
 	})
 
 	It("corrects a hand-edited share to the current allocation", func(ctx SpecContext) {
-		rq := &corev1.ResourceQuota{}
-		Expect(admin.Get(ctx, client.ObjectKey{Namespace: "tq-b", Name: "tenantry-compute"}, rq)).To(Succeed())
-		rq.Spec.Hard[corev1.ResourcePods] = resource.MustParse("50")
-		Expect(admin.Update(ctx, rq, client.FieldOwner("kubectl-edit"))).To(Succeed())
+		// The quota controller writes the same object: retry on a conflict.
+		Eventually(func() error {
+			rq := &corev1.ResourceQuota{}
+			if err := admin.Get(ctx, client.ObjectKey{Namespace: "tq-b", Name: "tenantry-compute"}, rq); err != nil {
+				return err
+			}
+			rq.Spec.Hard[corev1.ResourcePods] = resource.MustParse("50")
+			return admin.Update(ctx, rq, client.FieldOwner("kubectl-edit"))
+		}).WithContext(ctx).Should(Succeed())
 		Eventually(func(g Gomega) {
 			got := &corev1.ResourceQuota{}
 			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: "tq-b", Name: "tenantry-compute"}, got)).To(Succeed())
