@@ -77,6 +77,20 @@ func TestSlimForCacheKeepsWhatTheReconcilerReads(t *testing.T) {
 	if reflect.ValueOf(other.(*corev1.ResourceQuota).Labels).UnsafePointer() != reflect.ValueOf(slim.Labels).UnsafePointer() {
 		t.Fatal("copies of one tenant should share their label map")
 	}
+	// Equal resource lists share one map, across tenants; others do not.
+	third := storedQuota("another", "tenantry-compute")
+	third.Status.Used = corev1.ResourceList{"pods": resource.MustParse("4")}
+	copy3, _ := Slim(third)
+	q2, q3 := other.(*corev1.ResourceQuota), copy3.(*corev1.ResourceQuota)
+	same := func(a, b corev1.ResourceList) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
+	if !same(q2.Spec.Hard, slim.Spec.Hard) || !same(q3.Status.Hard, slim.Status.Hard) || !same(slim.Spec.Hard, slim.Status.Hard) {
+		t.Fatal("equal quota lists should share one map")
+	}
+	if same(q3.Status.Used, slim.Status.Used) || q3.Status.Used.Pods().String() != "4" || slim.Status.Used.Pods().String() != "3" {
+		t.Fatalf("different usage shared a map: %v, %v", q3.Status.Used, slim.Status.Used)
+	}
 	// Any change to a field tenantry owns changes the fingerprint.
 	changed := storedQuota("slim", "tenantry-compute")
 	changed.Spec.Hard["pods"] = resource.MustParse("11")

@@ -15,15 +15,17 @@ import (
 // desired state comes to depend on is in the effective spec's hash, so a
 // change of any input, with or without a new generation, clears the marks.
 //
-// A mark is two 64-bit hashes, of the object's key and of its version with
-// the inputs, so that thousands of tenants' marks take a few hundred
-// kilobytes. A collision of keys is harmless (two objects never share a
-// resourceVersion); one of versions would need a 2^-64 chance.
+// A mark is three 64-bit hashes, of the object's key, of its version, and
+// of its version with the inputs, so that thousands of tenants' marks take
+// a few hundred kilobytes. A collision of keys is harmless (two objects
+// never share a resourceVersion); one of versions would need a 2^-64 chance.
 type Verified struct {
 	mu sync.Mutex
-	// byTenant: tenant name -> hash of the object key -> hash of version and inputs.
-	byTenant map[string]map[uint64]uint64
+	// byTenant: tenant name -> hash of the object key -> its mark.
+	byTenant map[string]map[uint64]mark
 }
+
+type mark struct{ version, withInputs uint64 }
 
 var verifiedSeed = maphash.MakeSeed()
 
@@ -43,7 +45,17 @@ func (v *Verified) InSync(tenant, key, rv, inputs string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	m, ok := v.byTenant[tenant][keyOf(key)]
-	return ok && m == markOf(rv, inputs)
+	return ok && m.withInputs == markOf(rv, inputs)
+}
+
+// Known says whether version rv of the object at key is one the operator
+// wrote or verified, whatever the inputs: a watch event of such a version is
+// the echo of the operator's own work, not someone else's change.
+func (v *Verified) Known(tenant, key, rv string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	m, ok := v.byTenant[tenant][keyOf(key)]
+	return ok && m.version == keyOf(rv)
 }
 
 // Mark records that version rv of the object at key matches the desired
@@ -55,14 +67,14 @@ func (v *Verified) Mark(tenant, key, rv, inputs string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.byTenant == nil {
-		v.byTenant = map[string]map[uint64]uint64{}
+		v.byTenant = map[string]map[uint64]mark{}
 	}
 	objs := v.byTenant[tenant]
 	if objs == nil {
-		objs = map[uint64]uint64{}
+		objs = map[uint64]mark{}
 		v.byTenant[tenant] = objs
 	}
-	objs[keyOf(key)] = markOf(rv, inputs)
+	objs[keyOf(key)] = mark{version: keyOf(rv), withInputs: markOf(rv, inputs)}
 }
 
 // Forget drops a Tenant's marks.

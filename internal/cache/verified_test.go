@@ -29,6 +29,10 @@ func TestVerifiedMarks(t *testing.T) {
 	if v.InSync("w", quota, "10", "h1") {
 		t.Fatal("marks are per tenant")
 	}
+	// Known: the operator's own version, whatever inputs it was checked for.
+	if !v.Known("v", quota, "10") || v.Known("v", quota, "12") || v.Known("w", quota, "10") || v.Known("v", "ResourceQuota/v-dev/tenantry-compute", "10") {
+		t.Fatal("Known must hold for the marked version of that object of that tenant only")
+	}
 	v.Mark("v", quota, "", "h1") // an apply whose response carried no version marks nothing
 	if !v.InSync("v", quota, "10", "h1") {
 		t.Fatal("an empty version replaced a mark")

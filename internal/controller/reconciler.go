@@ -82,6 +82,10 @@ type TenantReconciler struct {
 	informers crcache.Informers
 	// claims remembers the claim statuses last written.
 	claims claimMemory
+	// lanes orders the workqueue (repairs first); inFlight holds the
+	// Tenants whose pass is running, whose events are mostly their echoes.
+	lanes    *lanes
+	inFlight sync.Map // tenant name -> struct{}
 }
 
 // writtenStatus is a status this controller wrote and the resourceVersion
@@ -112,6 +116,8 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		logf.FromContext(ctx).V(1).Info("Parked while the API server is unreachable", "retryIn", wait)
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
+	r.inFlight.Store(req.Name, struct{}{})
+	defer r.inFlight.Delete(req.Name)
 	t := &tenantryv1alpha1.Tenant{}
 	if err := r.getTenant(ctx, req.Name, t); err != nil {
 		if apierrors.IsNotFound(err) {

@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/util/workqueue"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -52,6 +51,7 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		r.Config.CorrectionInterval = 10 * time.Second
 	}
 	r.limiter = ratelimit.New(r.Config.CorrectionBurst, r.Config.CorrectionInterval)
+	r.lanes = newLanes()
 
 	r.informers = mgr.GetCache()
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &tenantryv1alpha1.Tenant{}, indexSpecNamespace, func(o client.Object) []string {
@@ -80,7 +80,7 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("tenant").
 		For(&tenantryv1alpha1.Tenant{}, builder.WithPredicates(tenantChanged)).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForNamespace)).
+		Watches(&corev1.Namespace{}, watchOfObjects{r, r.tenantsForNamespace}).
 		// A class's new spec, its creation (un-stalling ClassNotFound) or
 		// deletion reaches every member.
 		Watches(&tenantryv1alpha1.TenantClass{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfClass),
@@ -97,22 +97,23 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 			// default 1000 s, so that a Tenant that failed through an outage
 			// is retried soon after it.
 			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, 30*time.Second),
-			// The classic queue: with controller-runtime's priority queue the
-			// Tenants woken after an API server outage waited behind the
-			// relists' events, and recovery took several times longer
-			// (measured in docs/reliability.md).
-			UsePriorityQueue: ptr.To(false),
+			// Two FIFO lanes, repairs first (lanes.go), rather than
+			// controller-runtime's priority queue: with that, the Tenants
+			// woken after an API server outage waited behind the relists'
+			// events, and recovery took several times longer
+			// (docs/reliability.md).
+			NewQueue: newLaneQueue(r.lanes),
 		})
 	// Children reach their Tenant through its label, not their owner
 	// reference: the cache keeps no owner references, and resolving one
 	// costs a REST mapping per event.
 	for _, k := range kinds.Children() {
 		if k.Name == kinds.ResourceQuota {
-			b = b.Watches(k.New(), handler.EnqueueRequestsFromMapFunc(tenantOfObject),
+			b = b.Watches(k.New(), watchOfObjects{r, tenantOfObject},
 				builder.WithPredicates(predicate.Funcs{UpdateFunc: r.quotaUpdateMatters}))
 			continue
 		}
-		b = b.Watches(k.New(), handler.EnqueueRequestsFromMapFunc(tenantOfObject))
+		b = b.Watches(k.New(), watchOfObjects{r, tenantOfObject})
 	}
 	if r.Health != nil {
 		b = b.WatchesRawSource(source.Channel(r.Health.Wake(), &handler.TypedEnqueueRequestForObject[*tenantryv1alpha1.Tenant]{}))

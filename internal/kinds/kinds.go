@@ -74,9 +74,12 @@ var registry = []Kind{{
 	},
 	KeepStatus: func(from, to client.Object) {
 		// Usage and, for Tenant-scope shares, the hard values in place:
-		// moving headroom is planned from them.
-		to.(*corev1.ResourceQuota).Status = from.(*corev1.ResourceQuota).Status
-		to.(*corev1.ResourceQuota).Spec.Hard = from.(*corev1.ResourceQuota).Spec.Hard
+		// moving headroom is planned from them. Lists equal in content
+		// share one map.
+		in, out := from.(*corev1.ResourceQuota), to.(*corev1.ResourceQuota)
+		out.Status.Hard = sharedLists.of(in.Status.Hard)
+		out.Status.Used = sharedLists.of(in.Status.Used)
+		out.Spec.Hard = sharedLists.of(in.Spec.Hard)
 	},
 }, {
 	Name: LimitRange, Resource: "limitranges", Namespaced: true,

@@ -11,6 +11,12 @@ import (
 )
 
 var (
+	// UrgentReconciles counts passes taken from the workqueue's urgent lane
+	// (someone else changed a Tenant's objects) ahead of the others.
+	UrgentReconciles = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "tenantry_urgent_reconciles_total",
+		Help: "Tenant reconciles taken ahead of the queue because someone else changed the Tenant's objects.",
+	})
 	DriftFindings = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tenantry_drift_findings_total",
 		Help: "Drift findings on objects Tenantry manages, by tenant, kind and action (Corrected, Recreated, Reported).",
@@ -41,7 +47,7 @@ var (
 var withQuotas sync.Map
 
 func init() {
-	crmetrics.Registry.MustRegister(DriftFindings, TenantReady, ManagedObjects, tenantQuotaHard, tenantQuotaUsed)
+	crmetrics.Registry.MustRegister(UrgentReconciles, DriftFindings, TenantReady, ManagedObjects, tenantQuotaHard, tenantQuotaUsed)
 }
 
 // RecordTenantQuotas sets the tenant-wide quota series from status.quotas,

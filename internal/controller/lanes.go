@@ -1,0 +1,179 @@
+package controller
+
+import (
+	"context"
+	"sync"
+
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/tenantry/tenantry/internal/kinds"
+	"github.com/tenantry/tenantry/internal/metrics"
+)
+
+// lanes orders the Tenant workqueue in two FIFO lanes: Tenants with a
+// change someone else made to their objects (drift, a squatted name) are
+// reconciled before those waiting for their own new spec, a class rollout
+// or a resync. Without it a repair waited behind every changing Tenant.
+//
+// It is the storage under client-go's workqueue (workqueue.Queue), which
+// keeps deduplication, one pass per Tenant at a time, delays, rate limits
+// and metrics as they are; the workqueue calls Push, Touch, Pop and Len
+// under its own lock. Which Tenants are urgent is said by mark, from event
+// handlers, outside that lock; a mark is used by the next Push or Touch of
+// the Tenant and dropped when it is popped (the pass that follows sees the
+// change: handlers run after the cache holds it).
+type lanes struct {
+	urgent, normal []reconcile.Request
+	// where is the lane each queued item is in; an entry of a lane that
+	// disagrees is stale (the item was moved) and skipped.
+	where map[reconcile.Request]bool // true: urgent
+
+	mu     sync.Mutex
+	marked map[reconcile.Request]struct{}
+}
+
+func newLanes() *lanes {
+	return &lanes{where: map[reconcile.Request]bool{}, marked: map[reconcile.Request]struct{}{}}
+}
+
+// mark says that item's next reconcile is urgent.
+func (l *lanes) mark(item reconcile.Request) {
+	l.mu.Lock()
+	l.marked[item] = struct{}{}
+	l.mu.Unlock()
+}
+
+func (l *lanes) isMarked(item reconcile.Request, drop bool) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.marked[item]
+	if drop {
+		delete(l.marked, item)
+	}
+	return ok
+}
+
+// Push queues a new item, in the urgent lane when it is marked.
+func (l *lanes) Push(item reconcile.Request) {
+	if l.isMarked(item, false) {
+		l.urgent = append(l.urgent, item)
+		l.where[item] = true
+		return
+	}
+	l.normal = append(l.normal, item)
+	l.where[item] = false
+}
+
+// Touch is an item added again while it waits: a marked one moves up.
+func (l *lanes) Touch(item reconcile.Request) {
+	if urgent, queued := l.where[item]; queued && !urgent && l.isMarked(item, false) {
+		l.urgent = append(l.urgent, item)
+		l.where[item] = true
+	}
+}
+
+func (l *lanes) Len() int { return len(l.where) }
+
+// Pop takes the oldest urgent item, else the oldest other one. The
+// workqueue calls it only when Len is not 0.
+func (l *lanes) Pop() reconcile.Request {
+	for _, urgent := range []bool{true, false} {
+		lane := &l.normal
+		if urgent {
+			lane = &l.urgent
+		}
+		for len(*lane) > 0 {
+			item := (*lane)[0]
+			(*lane)[0] = reconcile.Request{}
+			*lane = (*lane)[1:]
+			if u, queued := l.where[item]; queued && u == urgent {
+				delete(l.where, item)
+				l.isMarked(item, true)
+				if urgent {
+					metrics.UrgentReconciles.Inc()
+				}
+				return item
+			}
+		}
+	}
+	return reconcile.Request{}
+}
+
+// newLaneQueue is the controller's queue: client-go's rate-limited
+// workqueue over lanes.
+func newLaneQueue(l *lanes) func(string, workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+	return func(name string, rl workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+		base := workqueue.NewTypedWithConfig(workqueue.TypedQueueConfig[reconcile.Request]{Name: name, Queue: l})
+		delaying := workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[reconcile.Request]{Name: name, Queue: base})
+		return workqueue.NewTypedRateLimitingQueueWithConfig(rl, workqueue.TypedRateLimitingQueueConfig[reconcile.Request]{Name: name, DelayingQueue: delaying})
+	}
+}
+
+// queue is the controller's workqueue as event handlers are handed it.
+type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+
+// watchOfObjects enqueues the Tenants that map (a managed child's or a
+// namespace's event) names, marking them urgent when the event is someone
+// else's change: not the initial list, not during the Tenant's own pass
+// (its writes echo back then), and not a version the operator wrote or
+// verified.
+type watchOfObjects struct {
+	r       *TenantReconciler
+	tenants handler.MapFunc
+}
+
+func (w watchOfObjects) enqueue(ctx context.Context, obj client.Object, ev eventKind, q queue) {
+	for _, req := range w.tenants(ctx, obj) {
+		if ev != echoOrOld && w.r.foreignChange(req.Name, obj, ev == deletion) {
+			w.r.lanes.mark(req)
+		}
+		q.Add(req)
+	}
+}
+
+type eventKind int
+
+const (
+	echoOrOld eventKind = iota // never urgent: the initial list, an update's old object
+	change
+	deletion
+)
+
+func (w watchOfObjects) Create(ctx context.Context, e event.CreateEvent, q queue) {
+	ev := change
+	if e.IsInInitialList {
+		ev = echoOrOld
+	}
+	w.enqueue(ctx, e.Object, ev, q)
+}
+
+func (w watchOfObjects) Update(ctx context.Context, e event.UpdateEvent, q queue) {
+	// The old object's Tenant too: a relabelled child reaches both.
+	w.enqueue(ctx, e.ObjectOld, echoOrOld, q)
+	w.enqueue(ctx, e.ObjectNew, change, q)
+}
+
+func (w watchOfObjects) Delete(ctx context.Context, e event.DeleteEvent, q queue) {
+	w.enqueue(ctx, e.Object, deletion, q)
+}
+
+func (w watchOfObjects) Generic(ctx context.Context, e event.GenericEvent, q queue) {
+	w.enqueue(ctx, e.Object, echoOrOld, q)
+}
+
+// foreignChange: obj's event is not the operator's own doing, as far as
+// it can tell without a read. The operator deletes only during a pass, so
+// any other deletion is someone else's.
+func (r *TenantReconciler) foreignChange(tenant string, obj client.Object, deleted bool) bool {
+	if r.lanes == nil {
+		return false
+	}
+	if _, busy := r.inFlight.Load(tenant); busy {
+		return false
+	}
+	return deleted || !r.verified.Known(tenant, kinds.KeyOf(obj), obj.GetResourceVersion())
+}

@@ -1,0 +1,163 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+)
+
+func req(name string) reconcile.Request {
+	return reconcile.Request{NamespacedName: client.ObjectKey{Name: name}}
+}
+
+// TestLanes drives the lanes through client-go's workqueue, as the
+// controller does: marked Tenants come first, each lane in order, and the
+// workqueue's guarantees (no duplicates, one pass per Tenant) hold.
+func TestLanes(t *testing.T) {
+	l := newLanes()
+	q := newLaneQueue(l)("test", workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Millisecond, time.Second))
+	defer q.ShutDown()
+	get := func() string {
+		t.Helper()
+		item, shutdown := q.Get()
+		if shutdown {
+			t.Fatal("queue shut down")
+		}
+		q.Done(item)
+		return item.Name
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		q.Add(req(n))
+	}
+	l.mark(req("d"))
+	q.Add(req("d")) // new and marked: urgent
+	l.mark(req("b"))
+	q.Add(req("b")) // waiting, now marked: moves up, once
+	q.Add(req("a")) // waiting, not marked: stays
+	if q.Len() != 4 {
+		t.Fatalf("Len = %d, want 4 (no duplicates)", q.Len())
+	}
+	var order []string
+	for range 4 {
+		order = append(order, get())
+	}
+	if got, want := order, []string{"d", "b", "a", "c"}; !slices.Equal(got, want) {
+		t.Fatalf("order %v, want %v", got, want)
+	}
+	if q.Len() != 0 {
+		t.Fatalf("Len = %d after draining: a stale entry counted", q.Len())
+	}
+
+	// Marked while its pass runs: the pass that follows is urgent.
+	q.Add(req("x"))
+	q.Add(req("y"))
+	item, _ := q.Get() // x, in flight
+	l.mark(req("x"))
+	q.Add(req("x"))
+	if q.Len() != 1 {
+		t.Fatalf("Len = %d: an item in flight was queued twice", q.Len())
+	}
+	q.Done(item)
+	if got := get(); got != "x" {
+		t.Fatalf("got %s, want x (marked during its pass) before y", got)
+	}
+	if got := get(); got != "y" {
+		t.Fatalf("got %s, want y", got)
+	}
+
+	// A mark is used up by the pass it brought forward.
+	l.mark(req("z"))
+	q.Add(req("z"))
+	_ = get()
+	q.Add(req("w"))
+	q.Add(req("z"))
+	if got := get(); got != "w" {
+		t.Fatalf("got %s, want w: z's mark outlived its pass", got)
+	}
+	_ = get()
+}
+
+// TestDriftRepairGoesFirst: with one worker and a backlog of new Tenants
+// queued, an intruder's change to a Ready Tenant's quota is repaired next,
+// not after the backlog.
+func TestDriftRepairGoesFirst(t *testing.T) {
+	operator.stop()
+	operator = startOperator(Config{MaxConcurrentReconciles: 1})
+	defer func() {
+		operator.stop()
+		operator = startOperator(Config{})
+	}()
+	run := time.Now().UnixMilli() % 100000 // namespaces of earlier runs are retained: new names
+	prefix := fmt.Sprintf("lane-%d-", run)
+	target := fullTenant(prefix + "target")
+	createTenant(t, target)
+	waitReady(t, target.Name)
+
+	const n = 40
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			name := fmt.Sprintf("%s%d", prefix, i)
+			if err := k8s.Create(context.Background(), newTenant(name, name+"-a")); err != nil {
+				t.Errorf("create Tenant %s: %v", name, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		name := fmt.Sprintf("%s%d", prefix, i)
+		t.Cleanup(func() { deleteTenant(t, name) })
+	}
+	urgentBefore := metricValue(t, "tenantry_urgent_reconciles_total", nil)
+	before := readyWithPrefix(t, prefix)
+	if before > n/2 {
+		t.Fatalf("%d of %d Tenants were Ready already: no backlog to jump", before, n)
+	}
+	d := driftTargets(target.Name)[1] // its quota
+	d.act(t, "modify")
+	d.waitRestored(t)
+	after := readyWithPrefix(t, prefix)
+	// The pass in flight, and one more that may have started as the
+	// intruder's change arrived.
+	if after-before > 2 {
+		t.Fatalf("%d Tenants of the backlog became Ready before the repair (%d before, %d after): it waited its turn", after-before, before, after)
+	}
+	t.Logf("repaired with %d of %d backlog Tenants Ready", after, n)
+
+	// The backlog's own writes echo back: none of that is urgent.
+	NewWithT(t).Eventually(func() int { return readyWithPrefix(t, prefix) }, eventually, 100*time.Millisecond).Should(Equal(n))
+	if urgent := metricValue(t, "tenantry_urgent_reconciles_total", nil) - urgentBefore; urgent < 1 || urgent > 2 {
+		t.Fatalf("%v urgent passes, want the repair's (1, or 2 if the intruder's patch and the repair's echo raced)", urgent)
+	}
+}
+
+// readyWithPrefix counts the Ready Tenants whose name has prefix (not the
+// target, whose name is not numbered).
+func readyWithPrefix(t *testing.T, prefix string) int {
+	t.Helper()
+	var list tenantryv1alpha1.TenantList
+	if err := k8s.List(context.Background(), &list); err != nil {
+		t.Fatal(err)
+	}
+	ready := 0
+	for _, tn := range list.Items {
+		if strings.HasPrefix(tn.Name, prefix) && !strings.HasSuffix(tn.Name, "target") &&
+			condition(&tn, tenantryv1alpha1.ConditionReady).Status == metav1.ConditionTrue {
+			ready++
+		}
+	}
+	return ready
+}
