@@ -26,11 +26,18 @@ import (
 // handlers, outside that lock; a mark is used by the next Push or Touch of
 // the Tenant and dropped when it is popped (the pass that follows sees the
 // change: handlers run after the cache holds it).
+//
+// The urgent lane cannot starve the other: after urgentRun urgent items in
+// a row, a waiting ordinary one goes next. (A tenant's pods move its
+// tenant-wide quota's usage, someone else's change too, and many tenants'
+// pods could otherwise keep the urgent lane full.)
 type lanes struct {
 	urgent, normal []reconcile.Request
 	// where is the lane each queued item is in; an entry of a lane that
 	// disagrees is stale (the item was moved) and skipped.
 	where map[reconcile.Request]bool // true: urgent
+	// run counts the urgent items popped since the last ordinary one.
+	run int
 
 	mu     sync.Mutex
 	marked map[reconcile.Request]struct{}
@@ -78,10 +85,18 @@ func (l *lanes) Touch(item reconcile.Request) {
 
 func (l *lanes) Len() int { return len(l.where) }
 
-// Pop takes the oldest urgent item, else the oldest other one. The
-// workqueue calls it only when Len is not 0.
+// urgentRun is how many urgent items may go before a waiting ordinary one.
+const urgentRun = 8
+
+// Pop takes the oldest urgent item, else the oldest other one (and one of
+// those after urgentRun urgent ones). The workqueue calls it only when Len
+// is not 0.
 func (l *lanes) Pop() reconcile.Request {
-	for _, urgent := range []bool{true, false} {
+	order := []bool{true, false}
+	if l.run >= urgentRun {
+		order = []bool{false, true}
+	}
+	for _, urgent := range order {
 		lane := &l.normal
 		if urgent {
 			lane = &l.urgent
@@ -94,13 +109,25 @@ func (l *lanes) Pop() reconcile.Request {
 				delete(l.where, item)
 				l.isMarked(item, true)
 				if urgent {
+					l.run = l.runAfterUrgent()
 					metrics.UrgentReconciles.Inc()
+				} else {
+					l.run = 0
 				}
 				return item
 			}
 		}
 	}
 	return reconcile.Request{}
+}
+
+// runAfterUrgent is the run after one more urgent item; a run counts only
+// while ordinary items wait.
+func (l *lanes) runAfterUrgent() int {
+	if len(l.normal) == 0 {
+		return 0
+	}
+	return l.run + 1
 }
 
 // newLaneQueue is the controller's queue: client-go's rate-limited

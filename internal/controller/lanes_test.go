@@ -88,6 +88,27 @@ func TestLanes(t *testing.T) {
 		t.Fatalf("got %s, want w: z's mark outlived its pass", got)
 	}
 	_ = get()
+
+	// A full urgent lane lets an ordinary item through after urgentRun.
+	q.Add(req("ordinary"))
+	for i := range 2 * urgentRun {
+		r := req(fmt.Sprint("urgent-", i))
+		l.mark(r)
+		q.Add(r)
+	}
+	for i := range urgentRun {
+		if got := get(); got != fmt.Sprint("urgent-", i) {
+			t.Fatalf("pop %d: got %s, want urgent-%d", i, got, i)
+		}
+	}
+	if got := get(); got != "ordinary" {
+		t.Fatalf("got %s after %d urgent items, want the ordinary one", got, urgentRun)
+	}
+	for i := urgentRun; i < 2*urgentRun; i++ {
+		if got := get(); got != fmt.Sprint("urgent-", i) {
+			t.Fatalf("got %s, want urgent-%d", got, i)
+		}
+	}
 }
 
 // TestDriftRepairGoesFirst: with one worker and a backlog of new Tenants
