@@ -144,6 +144,11 @@ func (ex *execution) inventoryEntry(a plan.Action, ns *corev1.Namespace) (tenant
 // An object the API server refuses does not stop the others; a deletion or
 // release that fails ends the pass, so nothing is left half-released.
 func (ex *execution) rest(ctx context.Context, p *plan.Plan) error {
+	// What the plan found in sync: the next pass over the same versions
+	// and inputs skips their fingerprints.
+	for _, m := range p.Marks {
+		ex.r.verified.Mark(ex.tenant.Name, m.Key, m.ResourceVersion, m.Inputs)
+	}
 	for _, rep := range p.Reports {
 		if rep.Record {
 			ex.recordDrift(rep.Finding, tenantryv1alpha1.DriftActionReported)

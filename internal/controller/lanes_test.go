@@ -10,6 +10,8 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/client-go/util/workqueue"
@@ -162,6 +164,22 @@ func TestDriftRepairGoesFirst(t *testing.T) {
 	NewWithT(t).Eventually(func() int { return readyWithPrefix(t, prefix) }, eventually, 100*time.Millisecond).Should(Equal(n))
 	if urgent := metricValue(t, "tenantry_urgent_reconciles_total", nil) - urgentBefore; urgent < 1 || urgent > 2 {
 		t.Fatalf("%v urgent passes, want the repair's (1, or 2 if the intruder's patch and the repair's echo raced)", urgent)
+	}
+
+	// A status update (the quota controller's, here the admin's) is not
+	// drift: not urgent.
+	urgentBefore = metricValue(t, "tenantry_urgent_reconciles_total", nil)
+	q := &corev1.ResourceQuota{}
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: d.namespace, Name: d.name}, q); err != nil {
+		t.Fatal(err)
+	}
+	q.Status.Hard, q.Status.Used = q.Spec.Hard, corev1.ResourceList{"pods": resource.MustParse("1")}
+	if err := k8s.Status().Update(context.Background(), q); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if urgent := metricValue(t, "tenantry_urgent_reconciles_total", nil) - urgentBefore; urgent != 0 {
+		t.Fatalf("a quota's status update made %v urgent passes", urgent)
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/cache"
+	"github.com/tenantry/tenantry/internal/kinds"
 	"github.com/tenantry/tenantry/internal/render"
 )
 
@@ -179,6 +181,19 @@ func TestRestartAndResyncWriteNothing(t *testing.T) {
 	// Every Tenant is reconciled at start and again on each (jittered, ~1 s) resync.
 	time.Sleep(4 * time.Second)
 	reconcilesAfter, _ := controllerActivity(t)
+	// It found every object in sync by its fingerprint and remembers each
+	// version, so its later passes do not compute them again.
+	for _, k := range kinds.All() {
+		objs, err := cache.TenantObjects(context.Background(), operator.reconciler.informers, k.New(), "restart")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			if !operator.reconciler.verified.Known("restart", kinds.KeyOf(o), o.GetResourceVersion()) {
+				t.Errorf("%s at version %s: verified on restart but not remembered", kinds.KeyOf(o), o.GetResourceVersion())
+			}
+		}
+	}
 	operator.stop()
 	delta, reads := writes.since(before), writes.readsSince(readsBefore)
 	operator = startOperator(Config{})
