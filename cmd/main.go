@@ -24,6 +24,7 @@ import (
 	"github.com/tenantry/tenantry/internal/apihealth"
 	"github.com/tenantry/tenantry/internal/cache"
 	"github.com/tenantry/tenantry/internal/controller"
+	"github.com/tenantry/tenantry/internal/memlimit"
 	tmetrics "github.com/tenantry/tenantry/internal/metrics"
 )
 
@@ -91,6 +92,12 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	if soft, err := memlimit.FromEnv(); err != nil {
+		log.Error(err, "Memory limit not set")
+		os.Exit(1)
+	} else if soft > 0 {
+		log.Info("Go memory limit set from the container's", "bytes", soft, "share", memlimit.Share)
+	}
 
 	if operatorNamespace == "" {
 		operatorNamespace = leaderElectionNamespace

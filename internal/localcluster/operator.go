@@ -114,8 +114,8 @@ type OperatorOptions struct {
 	Args []string
 	// MetricsPort and ProbePort; 0 picks free ports.
 	MetricsPort, ProbePort int
-	// Env is added to the process's environment (GOMEMLIMIT, as the
-	// chart sets it from the container's memory limit).
+	// Env is added to the process's environment (TENANTRY_MEMORY_LIMIT,
+	// as the chart sets it from the container's memory limit).
 	Env []string
 }
 

@@ -26,7 +26,7 @@
 // BENCH_NAMESPACES (3); BENCH_QPS/BENCH_BURST (500/1000);
 // BENCH_CONCURRENCY (8); BENCH_DRIFT (100); BENCH_ADMISSION (200 pods per
 // namespace for the admission overhead: pod-create latency as a tenant user
-// in a guarded namespace against an unguarded one); BENCH_CLAIMS (50); BENCH_REBALANCE (20); BENCH_CHURN (100); BENCH_MEMLIMIT (GOMEMLIMIT of the operator, 256MiB as the chart sets it); BENCH_REPORT (file to write the
+// in a guarded namespace against an unguarded one); BENCH_CLAIMS (50); BENCH_REBALANCE (20); BENCH_CHURN (100); BENCH_MEMLIMIT (the container memory limit in bytes the operator is given, 268435456 = 256Mi as the chart sets it; it gives the Go runtime 85%); BENCH_REPORT (file to write the
 // markdown report and its SVG plot to; none by default); BENCH_SMOKE=1 fails
 // unless restart and resync writes are zero.
 package main
