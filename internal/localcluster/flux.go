@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -103,8 +104,19 @@ func (c *Cluster) InstallFluxCRDs(ctx context.Context, dir string) error {
 // kustomize-controller, each impersonating its ServiceAccount (as the
 // operator does), with leader election off, watching all namespaces, and
 // source-controller's artifact server on a loopback port it advertises to
-// kustomize-controller. It waits until both report ready.
-func (c *Cluster) StartFlux(ctx context.Context, opts FluxOptions) (f *Flux, err error) {
+// kustomize-controller. It waits until both report ready. A port taken
+// between being picked and being bound (by another process picking ports
+// at the same time) makes it start again on new ports.
+func (c *Cluster) StartFlux(ctx context.Context, opts FluxOptions) (*Flux, error) {
+	for attempt := 1; ; attempt++ {
+		f, err := c.startFluxOnce(ctx, opts)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return f, err
+		}
+	}
+}
+
+func (c *Cluster) startFluxOnce(ctx context.Context, opts FluxOptions) (f *Flux, err error) {
 	if err := c.InstallFluxCRDs(ctx, filepath.Join(opts.BinDir, "crds")); err != nil {
 		return nil, err
 	}

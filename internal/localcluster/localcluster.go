@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -275,13 +276,30 @@ func ServiceAccountUser(namespace, name string) (string, []string) {
 
 // FreePort returns a TCP port on 127.0.0.1 that is free right now.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		// Never the same port twice in this process: clusters started side
+		// by side pick theirs at the same time, and the kernel may hand a
+		// closed port out again.
+		handedOut.Lock()
+		_, taken := handedOut.ports[port]
+		handedOut.ports[port] = struct{}{}
+		handedOut.Unlock()
+		if !taken {
+			return port, nil
+		}
 	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]struct{}
+}{ports: map[int]struct{}{}}
 
 // stopProcessGroup sends SIGTERM to a process group, and SIGKILL if it has
 // not exited (done closed) within grace.
