@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -73,6 +74,7 @@ func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Cli
 	defer stop()
 	progress("drift: deleting %d random children and timing their restoration (%d other Tenants changing)", p.drift, churn)
 	var latencies []float64
+	byKind := map[string][]float64{}
 	timeouts := 0
 	for range p.drift {
 		k := kinds[rng.IntN(len(kinds))]
@@ -101,7 +103,9 @@ func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Cli
 				break wait
 			}
 		}
-		latencies = append(latencies, float64(time.Since(start).Microseconds())/1000)
+		ms := float64(time.Since(start).Microseconds()) / 1000
+		latencies = append(latencies, ms)
+		byKind[k.name] = append(byKind[k.name], ms)
 		time.Sleep(20 * time.Millisecond)
 	}
 	slices.Sort(latencies)
@@ -113,6 +117,11 @@ func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Cli
 		res.churnChanges = stop()
 	}
 	progress("drift: p50 %.0f ms, p99 %.0f ms over %d deletions", p50, p99, len(latencies))
+	for _, name := range slices.Sorted(maps.Keys(byKind)) {
+		l := byKind[name]
+		slices.Sort(l)
+		progress("drift: %s: p50 %.0f ms, max %.0f ms over %d", name, percentile(l, 0.50), l[len(l)-1], len(l))
+	}
 	return nil
 }
 
