@@ -253,10 +253,30 @@ func (r *TenantReconciler) quotaUpdateMatters(e event.UpdateEvent) bool {
 		old.Labels[tenantryv1alpha1.TenantLabel] != cur.Labels[tenantryv1alpha1.TenantLabel] {
 		return true
 	}
-	tn := &tenantryv1alpha1.Tenant{}
-	if err := r.Client.Get(context.Background(), client.ObjectKey{Name: cur.Labels[tenantryv1alpha1.TenantLabel]}, tn); err != nil {
-		return true
+	share, known := r.tenantScopeShare(cur)
+	return share || !known
+}
+
+// shareEnforced: the quota controller copied a new spec.hard of a
+// tenant-wide share into status.hard, from which admission enforces it.
+func (r *TenantReconciler) shareEnforced(oldObj, curObj client.Object) bool {
+	old, okOld := oldObj.(*corev1.ResourceQuota)
+	cur, okNew := curObj.(*corev1.ResourceQuota)
+	if !okOld || !okNew || equality.Semantic.DeepEqual(old.Status.Hard, cur.Status.Hard) {
+		return false
 	}
-	item := strings.TrimPrefix(cur.Name, render.ChildPrefix)
-	return slices.ContainsFunc(tn.Status.Quotas, func(q tenantryv1alpha1.TenantQuotaStatus) bool { return q.Name == item })
+	share, _ := r.tenantScopeShare(cur)
+	return share
+}
+
+// tenantScopeShare: q is a share of one of its Tenant's tenant-wide quota
+// items (as the Tenant's cached status lists them); known is false when the
+// Tenant could not be read.
+func (r *TenantReconciler) tenantScopeShare(q *corev1.ResourceQuota) (share, known bool) {
+	tn := &tenantryv1alpha1.Tenant{}
+	if err := r.Client.Get(context.Background(), client.ObjectKey{Name: q.Labels[tenantryv1alpha1.TenantLabel]}, tn); err != nil {
+		return false, false
+	}
+	item := strings.TrimPrefix(q.Name, render.ChildPrefix)
+	return slices.ContainsFunc(tn.Status.Quotas, func(s tenantryv1alpha1.TenantQuotaStatus) bool { return s.Name == item }), true
 }
