@@ -83,7 +83,7 @@ func CheckFile(path string, compat *version.Version) (int, []error) {
 		}
 		n += c
 		for _, err := range e {
-			errs = append(errs, fmt.Errorf("%s: %v", path, err))
+			errs = append(errs, fmt.Errorf("%s: %w", path, err))
 		}
 	}
 }
