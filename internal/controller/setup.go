@@ -265,8 +265,34 @@ func (r *TenantReconciler) shareEnforced(oldObj, curObj client.Object) bool {
 	if !okOld || !okNew || equality.Semantic.DeepEqual(old.Status.Hard, cur.Status.Hard) {
 		return false
 	}
-	share, _ := r.tenantScopeShare(cur)
-	return share
+	if share, _ := r.tenantScopeShare(cur); share {
+		return true
+	}
+	// The quota controller can enforce a new share before the Tenant's
+	// first status, which lists its tenant-wide items, is written.
+	return r.specScope(cur) == tenantryv1alpha1.QuotaScopeTenant
+}
+
+// specScope is the scope the quota's item has in its Tenant's spec, class
+// defaults merged in.
+func (r *TenantReconciler) specScope(q *corev1.ResourceQuota) tenantryv1alpha1.QuotaScope {
+	ctx := context.Background()
+	tn := &tenantryv1alpha1.Tenant{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: q.Labels[tenantryv1alpha1.TenantLabel]}, tn); err != nil {
+		return ""
+	}
+	quotas := tn.Spec.ResourceQuotas
+	class := &tenantryv1alpha1.TenantClass{}
+	if tn.Spec.Class != "" && r.Client.Get(ctx, client.ObjectKey{Name: tn.Spec.Class}, class) == nil {
+		quotas = effective.Merge(class.Spec.Defaults, tn.Spec).ResourceQuotas
+	}
+	item := strings.TrimPrefix(q.Name, render.ChildPrefix)
+	for _, rq := range quotas {
+		if rq.Name == item {
+			return rq.Scope
+		}
+	}
+	return ""
 }
 
 // tenantScopeShare: q is a share of one of its Tenant's tenant-wide quota
