@@ -26,9 +26,11 @@ var _ = Describe("NamespaceClaims", Ordered, func() {
 		tenant, host      = "ncl", "ncl-dev"
 		owner, ownerGroup = "nora", "ncl-owners"
 		otherTenant       = "ncm"
-		stranger, sGroup  = "max", "ncm-owners"
+		otherHost         = "ncm-dev"
+		strangerName      = "max"
+		sGroup            = "ncm-owners"
 	)
-	var own client.Client
+	var own, stranger client.Client
 
 	newTenant := func(name, group string, selfService *tenantryv1alpha1.SelfService) *tenantryv1alpha1.Tenant {
 		return &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: tenantryv1alpha1.TenantSpec{
@@ -60,13 +62,14 @@ var _ = Describe("NamespaceClaims", Ordered, func() {
 			for _, name := range []string{tenant, otherTenant} {
 				_ = admin.Delete(ctx, &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}})
 			}
-			for _, ns := range []string{"ncl-existing", "ncl-inner"} {
+			for _, ns := range []string{"ncl-existing", "ncm-inner"} {
 				_ = admin.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 			}
 		})
 		waitReady(ctx, tenant)
 		waitReady(ctx, otherTenant)
 		own = clientAs(owner, ownerGroup)
+		stranger = clientAs(strangerName, sGroup)
 	})
 
 	It("gives the owner a Ready namespace with Tenantry's children", func(ctx SpecContext) {
@@ -89,9 +92,9 @@ var _ = Describe("NamespaceClaims", Ordered, func() {
 	})
 
 	It("forbids the owner of another tenant to claim there", func(ctx SpecContext) {
-		err := clientAs(stranger, sGroup).Create(ctx, claim(host, "ncl-mine"))
+		err := stranger.Create(ctx, claim(host, "ncl-mine"))
 		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%v", err)
-		Expect(err.Error()).To(Equal(`namespaceclaims.tenantry.io is forbidden: User "` + stranger +
+		Expect(err.Error()).To(Equal(`namespaceclaims.tenantry.io is forbidden: User "` + strangerName +
 			`" cannot create resource "namespaceclaims" in API group "tenantry.io" in the namespace "` + host + `"`))
 	})
 
@@ -111,23 +114,47 @@ var _ = Describe("NamespaceClaims", Ordered, func() {
 		}).WithContext(ctx).WithTimeout(2 * time.Second).Should(Succeed())
 	})
 
-	It("deletes a claimed namespace under Delete, and never cascades to the claims in it", func(ctx SpecContext) {
+	It("deletes a claimed namespace under Delete, with the claimed namespaces in it", func(ctx SpecContext) {
 		// A claim inside the claimed namespace.
 		Expect(own.Create(ctx, claim("ncl-feature", "ncl-inner"))).To(Succeed())
 		waitClaim(ctx, "ncl-feature", "ncl-inner", tenantryv1alpha1.ReasonReconciled)
 		// Deleting the outer claim deletes ncl-feature (Delete); the
 		// namespace controller deletes the inner claim with it, and its
-		// namespace is released, not deleted.
+		// namespace follows the same policy: deleted too.
 		Expect(own.Delete(ctx, claim(host, "ncl-feature"))).To(Succeed())
+		for _, ns := range []string{"ncl-feature", "ncl-inner"} {
+			Eventually(func() bool {
+				return apierrors.IsNotFound(admin.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{}))
+			}).WithContext(ctx).Should(BeTrue(), "namespace %s is deleted", ns)
+		}
+		waitReady(ctx, tenant)
+	})
+
+	It("releases the claimed namespaces in a deleted namespace under Retain, with their content", func(ctx SpecContext) {
+		Eventually(func() error { return stranger.Create(ctx, claim(otherHost, "ncm-host")) }).WithContext(ctx).Should(Succeed())
+		waitClaim(ctx, otherHost, "ncm-host", tenantryv1alpha1.ReasonReconciled)
+		Expect(stranger.Create(ctx, claim("ncm-host", "ncm-inner"))).To(Succeed())
+		waitClaim(ctx, "ncm-host", "ncm-inner", tenantryv1alpha1.ReasonReconciled)
+		Expect(stranger.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ncm-inner", Name: "data"},
+			Data: map[string]string{"k": "v"}})).To(Succeed())
+		// A cluster admin deletes ncm-host; the namespace controller
+		// deletes the claim in it, and ncm-inner is released (Retain).
+		Expect(admin.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ncm-host"}})).To(Succeed())
 		Eventually(func() bool {
-			return apierrors.IsNotFound(admin.Get(ctx, client.ObjectKey{Name: "ncl-feature"}, &corev1.Namespace{}))
+			return apierrors.IsNotFound(admin.Get(ctx, client.ObjectKey{Name: "ncm-host"}, &corev1.Namespace{}))
 		}).WithContext(ctx).Should(BeTrue())
 		Eventually(func(g Gomega) {
 			ns := &corev1.Namespace{}
-			g.Expect(admin.Get(ctx, client.ObjectKey{Name: "ncl-inner"}, ns)).To(Succeed())
+			g.Expect(admin.Get(ctx, client.ObjectKey{Name: "ncm-inner"}, ns)).To(Succeed())
 			g.Expect(ns.DeletionTimestamp).To(BeNil())
 			g.Expect(ns.Labels).NotTo(HaveKey(tenantryv1alpha1.TenantLabel))
+			g.Expect(ns.Annotations).NotTo(HaveKey(tenantryv1alpha1.ClaimAnnotation))
 		}).WithContext(ctx).Should(Succeed())
-		waitReady(ctx, tenant)
+		Consistently(func(g Gomega) {
+			cm := &corev1.ConfigMap{}
+			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: "ncm-inner", Name: "data"}, cm)).To(Succeed())
+			g.Expect(cm.Data).To(Equal(map[string]string{"k": "v"}))
+		}).WithContext(ctx).WithTimeout(2 * time.Second).Should(Succeed())
+		waitReady(ctx, otherTenant)
 	})
 })
