@@ -12,6 +12,7 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/effective"
 	"github.com/tenantry/tenantry/internal/kinds"
 	"github.com/tenantry/tenantry/internal/status"
 )
@@ -376,3 +377,20 @@ func TestClaimOutsideTheTenantIsIgnored(t *testing.T) {
 	}
 }
 
+// TestHaltedTenantTellsItsClaims: a Tenant halted on its class decides no
+// claim and makes no namespace, but each claim in its namespaces gets the
+// Tenant's reason (a claim elsewhere is not its claim).
+func TestHaltedTenantTellsItsClaims(t *testing.T) {
+	tn := selfServiceTenant(3)
+	w := converged(t, tn)
+	w.obs.Namespaces["elsewhere"] = Namespace{Object: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "elsewhere"}}}
+	w.obs.Claims = []tenantryv1alpha1.NamespaceClaim{claim("team-dev", "team-x", 0), claim("elsewhere", "team-y", 0)}
+	tn.Spec.Class = "gone"
+	p := Build(effective.WithClass(tn, nil, opts), w.obs, cfg)
+	want := []status.ClaimVerdict{{Namespace: "team-dev", Name: "team-x", Generation: 1, Halted: true,
+		Reason:  tenantryv1alpha1.ReasonClassNotFound,
+		Message: "Tenant team: TenantClass gone does not exist; nothing of this spec was applied or changed until it does"}}
+	if !p.Halted || p.Changes() || !slices.Equal(p.Claims, want) {
+		t.Fatalf("halted %v actions %v claims %+v", p.Halted, summary(p), p.Claims)
+	}
+}
