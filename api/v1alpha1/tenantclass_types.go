@@ -83,7 +83,10 @@ type TenantDefaults struct {
 
 // TenantClassConstraints are bounds a member Tenant may not cross.
 type TenantClassConstraints struct {
-	// maxNamespaces is the most namespaces a member may have.
+	// maxNamespaces is the most namespaces a member may have: its
+	// spec.namespaces plus its claimed ones. A claim past it is refused
+	// (MaxNamespaces) and gets no namespace; a member past it, as when the
+	// class lowers it, is Stalled.
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	MaxNamespaces *int32 `json:"maxNamespaces,omitempty"`

@@ -42,7 +42,7 @@ func (r Runner) render(args []string) error {
 		t = t.DeepCopy()
 		t.Generation = 1
 		e := effective.WithClass(t, class, o.effective())
-		if v := plan.ClassViolations(e); len(v) > 0 {
+		if v := plan.ClassViolations(e, 0); len(v) > 0 { // offline: no claims are known
 			return fmt.Errorf("render Tenant %s: %s; the operator would apply nothing of it", t.Name, strings.Join(v, "; "))
 		}
 		for _, d := range plan.Initial(e) {

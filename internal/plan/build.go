@@ -74,7 +74,8 @@ func newBuilder(e *effective.Tenant, obs *Observed, cfg Config) *builder {
 
 func (b *builder) build() *Plan {
 	if !b.obs.Deleting {
-		if reason, message := classProblem(b.e); reason != "" {
+		cands := b.claimCandidates()
+		if reason, message := classProblem(b.e, heldClaims(b.e, cands)); reason != "" {
 			return b.halt(reason, message)
 		}
 		if len(b.obs.Preflight) > 0 {
@@ -84,7 +85,7 @@ func (b *builder) build() *Plan {
 		}
 		b.checkClusterRoles()
 		b.hostnames()
-		b.claims()
+		b.claims(cands)
 		b.namespaces()
 		b.tenantQuotas()
 		b.claimVerdictPhases()

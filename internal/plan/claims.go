@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/effective"
 	"github.com/tenantry/tenantry/internal/status"
 )
 
@@ -16,21 +17,21 @@ import (
 // inventory and status: <namespace>/<name>.
 func ClaimKey(c *tenantryv1alpha1.NamespaceClaim) string { return c.Namespace + "/" + c.Name }
 
-// claims decides every claim observed in the Tenant's namespaces, before
-// any namespace is planned. The operator plans one Tenant at a time, so
-// deciding here, in one deterministic order, keeps the count exact however
-// many claims arrive at once: claims that already have their namespace
-// first (they are never taken back: tightening selfService takes no
-// namespace away), then by creationTimestamp, then by namespace and name.
-func (b *builder) claims() {
-	if b.obs.Deleting {
-		return // none is kept: every claimed namespace departs with the Tenant
-	}
-	type candidate struct {
-		c   *tenantryv1alpha1.NamespaceClaim
-		own bool
-	}
-	var cands []candidate
+// claimCandidate is a claim in one of the Tenant's namespaces; own: its
+// namespace exists and was made for it.
+type claimCandidate struct {
+	c   *tenantryv1alpha1.NamespaceClaim
+	own bool
+}
+
+// claimCandidates are the claims the Tenant decides, in the order it
+// decides them: claims that already have their namespace first (they are
+// never taken back: tightening selfService takes no namespace away), then
+// by creationTimestamp, then by namespace and name. The operator plans one
+// Tenant at a time, so deciding in one deterministic order keeps the count
+// exact however many claims arrive at once.
+func (b *builder) claimCandidates() []claimCandidate {
+	var cands []claimCandidate
 	for i := range b.obs.Claims {
 		c := &b.obs.Claims[i]
 		host := b.obs.Namespaces[c.Namespace].Object
@@ -41,9 +42,9 @@ func (b *builder) claims() {
 		if !own && !host.DeletionTimestamp.IsZero() {
 			continue // it goes with its namespace; nothing is made for it
 		}
-		cands = append(cands, candidate{c: c, own: own})
+		cands = append(cands, claimCandidate{c: c, own: own})
 	}
-	slices.SortFunc(cands, func(x, y candidate) int {
+	slices.SortFunc(cands, func(x, y claimCandidate) int {
 		switch {
 		case x.own != y.own:
 			if x.own {
@@ -58,6 +59,27 @@ func (b *builder) claims() {
 		}
 		return strings.Compare(ClaimKey(x.c), ClaimKey(y.c))
 	})
+	return cands
+}
+
+// heldClaims counts the claimed namespaces the Tenant holds already (those
+// its class's maxNamespaces counts besides the spec's): claims that have
+// their namespace, unless the spec now lists it.
+func heldClaims(e *effective.Tenant, cands []claimCandidate) int {
+	n := 0
+	for _, cd := range cands {
+		if cd.own && !slices.ContainsFunc(e.Spec.Namespaces, func(ns tenantryv1alpha1.TenantNamespace) bool { return ns.Name == cd.c.Name }) {
+			n++
+		}
+	}
+	return n
+}
+
+// claims decides every candidate, before any namespace is planned.
+func (b *builder) claims(cands []claimCandidate) {
+	if b.obs.Deleting {
+		return // none is kept: every claimed namespace departs with the Tenant
+	}
 	spec := map[string]bool{}
 	for _, ns := range b.e.Spec.Namespaces {
 		spec[ns.Name] = true
@@ -124,6 +146,15 @@ func (b *builder) refusal(c *tenantryv1alpha1.NamespaceClaim, own bool, spec map
 	case len(b.accepted) >= int(ss.MaxNamespaces):
 		return tenantryv1alpha1.ReasonMaxNamespaces, fmt.Sprintf(
 			"tenant %s has %d claimed namespaces, at most %d allowed by selfService.maxNamespaces", tenant, len(b.accepted), ss.MaxNamespaces)
+	}
+	// The class bounds spec and claimed namespaces together; accepted
+	// never holds a spec namespace (refused above), so the sum is exact.
+	if c := b.e.Constraints; c != nil && c.MaxNamespaces != nil {
+		if n, listed := len(b.accepted), len(b.e.Spec.Namespaces); listed+n >= int(*c.MaxNamespaces) {
+			return tenantryv1alpha1.ReasonMaxNamespaces, fmt.Sprintf(
+				"tenant %s has %d namespaces in spec.namespaces and %d claimed, at most %d allowed by constraints.maxNamespaces of TenantClass %s",
+				tenant, listed, n, *c.MaxNamespaces, b.e.Class)
+		}
 	}
 	return "", ""
 }

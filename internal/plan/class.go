@@ -13,7 +13,8 @@ import (
 
 // classProblem is why the Tenant's class keeps anything of its spec from
 // being applied: the class is missing, or the Tenant crosses a constraint.
-func classProblem(e *effective.Tenant) (reason, message string) {
+// claimed is how many claimed namespaces the Tenant already holds.
+func classProblem(e *effective.Tenant, claimed int) (reason, message string) {
 	switch {
 	case e.Class == "":
 		return "", ""
@@ -21,15 +22,17 @@ func classProblem(e *effective.Tenant) (reason, message string) {
 		return tenantryv1alpha1.ReasonClassNotFound, fmt.Sprintf(
 			"TenantClass %s does not exist; nothing of this spec was applied or changed until it does", e.Class)
 	}
-	if v := ClassViolations(e); len(v) > 0 {
+	if v := ClassViolations(e, claimed); len(v) > 0 {
 		return tenantryv1alpha1.ReasonClassConstraintViolated, strings.Join(v, "; ") + "; nothing of this spec was applied or changed"
 	}
 	return "", ""
 }
 
 // ClassViolations lists, field by field, where the effective spec crosses
-// its class's constraints.
-func ClassViolations(e *effective.Tenant) []string {
+// its class's constraints. claimed is how many claimed namespaces the
+// Tenant holds: maxNamespaces bounds them with the spec's (new claims past
+// the bound are refused one by one, see refusal).
+func ClassViolations(e *effective.Tenant, claimed int) []string {
 	c := e.Constraints
 	if c == nil {
 		return nil
@@ -38,8 +41,12 @@ func ClassViolations(e *effective.Tenant) []string {
 	add := func(format string, args ...any) {
 		out = append(out, fmt.Sprintf(format, args...)+" (TenantClass "+e.Class+")")
 	}
-	if c.MaxNamespaces != nil && len(e.Spec.Namespaces) > int(*c.MaxNamespaces) {
-		add("spec.namespaces: %d namespaces, at most %d allowed by constraints.maxNamespaces", len(e.Spec.Namespaces), *c.MaxNamespaces)
+	if n := len(e.Spec.Namespaces); c.MaxNamespaces != nil && n+claimed > int(*c.MaxNamespaces) {
+		if claimed == 0 {
+			add("spec.namespaces: %d namespaces, at most %d allowed by constraints.maxNamespaces", n, *c.MaxNamespaces)
+		} else {
+			add("spec.namespaces: %d namespaces plus %d claimed, at most %d allowed by constraints.maxNamespaces", n, claimed, *c.MaxNamespaces)
+		}
 	}
 	if floor := c.PodSecurityFloor; floor != "" {
 		check := func(field string, ps tenantryv1alpha1.PodSecurity) {

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -68,7 +70,7 @@ func TestClassViolations(t *testing.T) {
 			tn := tenant("team-dev")
 			tt.mutate(tn)
 			e := classed(tn, &tt.c)
-			got := ClassViolations(e)
+			got := ClassViolations(e, 0)
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
@@ -77,5 +79,87 @@ func TestClassViolations(t *testing.T) {
 				t.Fatalf("halted %v actions %v stalled %+v", p.Halted, summary(p), p.Stalled)
 			}
 		})
+	}
+}
+
+// TestClassMaxNamespacesCountsClaims: the class bounds spec and claimed
+// namespaces together, whatever selfService allows; claims past it are
+// refused (no namespace made), held ones past it stall the Tenant.
+func TestClassMaxNamespacesCountsClaims(t *testing.T) {
+	tests := []struct {
+		name                     string
+		spec, held, fresh        int
+		classMax, selfServiceMax int32
+		accepted                 int    // of the fresh claims
+		refusal                  string // each refused fresh claim's message
+		violation                string // the Stalled message, when halted
+	}{
+		{name: "many claims at once stop at the class bound", spec: 1, fresh: 5, classMax: 3, selfServiceMax: 128, accepted: 2,
+			refusal: "tenant team has 1 namespaces in spec.namespaces and 2 claimed, at most 3 allowed by constraints.maxNamespaces of TenantClass gold"},
+		{name: "held claims count", spec: 1, held: 1, fresh: 2, classMax: 3, selfServiceMax: 128, accepted: 1,
+			refusal: "tenant team has 1 namespaces in spec.namespaces and 2 claimed, at most 3 allowed by constraints.maxNamespaces of TenantClass gold"},
+		{name: "spec namespaces fill the bound", spec: 3, fresh: 1, classMax: 3, selfServiceMax: 128,
+			refusal: "tenant team has 3 namespaces in spec.namespaces and 0 claimed, at most 3 allowed by constraints.maxNamespaces of TenantClass gold"},
+		{name: "the tighter selfService bound is named", spec: 1, fresh: 3, classMax: 5, selfServiceMax: 1, accepted: 1,
+			refusal: "tenant team has 1 claimed namespaces, at most 1 allowed by selfService.maxNamespaces"},
+		{name: "within both bounds", spec: 1, held: 1, fresh: 2, classMax: 4, selfServiceMax: 3, accepted: 2},
+		{name: "a class lowered below what is held stalls the Tenant", spec: 1, held: 2, fresh: 1, classMax: 2, selfServiceMax: 128,
+			violation: "spec.namespaces: 1 namespaces plus 2 claimed, at most 2 allowed by constraints.maxNamespaces (TenantClass gold); nothing of this spec was applied or changed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tn := selfServiceTenant(tt.selfServiceMax)
+			for i := 1; i < tt.spec; i++ {
+				tn.Spec.Namespaces = append(tn.Spec.Namespaces, tenantryv1alpha1.TenantNamespace{Name: fmt.Sprintf("team-s%d", i)})
+			}
+			w := converged(t, tn)
+			for i := range tt.held + tt.fresh {
+				c := claim("team-dev", fmt.Sprintf("team-c%d", i), i)
+				if i < tt.held {
+					w.obs.Namespaces[c.Name] = claimedNamespace(tn, c)
+				}
+				w.obs.Claims = append(w.obs.Claims, c)
+			}
+			p := Build(classed(tn, &tenantryv1alpha1.TenantClassConstraints{MaxNamespaces: ptr.To(tt.classMax)}), w.obs, cfg)
+			if tt.violation != "" {
+				if !p.Halted || p.Changes() || len(p.Stalled) != 1 || p.Stalled[0].Reason != tenantryv1alpha1.ReasonClassConstraintViolated ||
+					p.Stalled[0].Message != tt.violation {
+					t.Fatalf("halted %v actions %v stalled %+v", p.Halted, summary(p), p.Stalled)
+				}
+				return
+			}
+			var accepted, created []string
+			for _, v := range p.Claims {
+				switch {
+				case v.Accepted:
+					accepted = append(accepted, v.Name)
+				case v.Reason != tenantryv1alpha1.ReasonMaxNamespaces || v.Message != tt.refusal:
+					t.Fatalf("refused %+v\nwant %q", v, tt.refusal)
+				}
+			}
+			for _, a := range p.NamespaceActions() {
+				if a.Created {
+					created = append(created, a.Object.Name)
+				}
+			}
+			var want []string
+			for i := range tt.held + tt.accepted {
+				want = append(want, fmt.Sprintf("team-c%d", i))
+			}
+			if !slices.Equal(accepted, want) || !slices.Equal(created, want[tt.held:]) || len(p.Stalled) > 0 {
+				t.Fatalf("accepted %v created %v stalled %v, want %v accepted, the fresh ones created", accepted, created, p.Stalled, want)
+			}
+		})
+	}
+
+	// A claimed namespace the spec now lists is counted once: as the spec's.
+	tn := selfServiceTenant(128)
+	tn.Spec.Namespaces = append(tn.Spec.Namespaces, tenantryv1alpha1.TenantNamespace{Name: "team-c0"})
+	w := converged(t, tn)
+	c := claim("team-dev", "team-c0", 0)
+	w.obs.Namespaces[c.Name] = claimedNamespace(tn, c)
+	w.obs.Claims = []tenantryv1alpha1.NamespaceClaim{c}
+	if p := Build(classed(tn, &tenantryv1alpha1.TenantClassConstraints{MaxNamespaces: ptr.To[int32](2)}), w.obs, cfg); p.Halted {
+		t.Fatalf("counted twice: %+v", p.Stalled)
 	}
 }
