@@ -21,10 +21,12 @@ type TenantClassSpec struct {
 }
 
 // TenantDefaults are the Tenant spec fields a class can default: all but
-// owners, namespaces and class.
+// owners, namespaces and class (and, inside them, workloads.hostnames and
+// selfService.namePrefix: no two Tenants may share those).
 // +kubebuilder:validation:XValidation:rule="!has(self.roleBindings) || self.roleBindings.all(b, b.name != 'owner')",message="defaults.roleBindings: the name 'owner' is reserved for the owners' binding (tenantry-owner)",fieldPath=".roleBindings"
 // +kubebuilder:validation:XValidation:rule="!has(self.networkPolicy) || !has(self.networkPolicy.policies) || self.networkPolicy.policies.all(p, p.name != 'isolation')",message="defaults.networkPolicy.policies: the name 'isolation' is reserved for the isolation preset (tenantry-isolation)",fieldPath=".networkPolicy.policies"
 // +kubebuilder:validation:XValidation:rule="!has(self.workloads) || !has(self.workloads.hostnames)",message="defaults.workloads.hostnames: hostnames are a Tenant's own (no two Tenants may share one); a class cannot give them",fieldPath=".workloads.hostnames"
+// +kubebuilder:validation:XValidation:rule="!has(self.selfService) || !has(self.selfService.namePrefix)",message="defaults.selfService.namePrefix: a claim prefix is a Tenant's own (by default '<tenant name>-'), so that no two members claim names from one space; a class cannot give one",fieldPath=".selfService.namePrefix"
 type TenantDefaults struct {
 	// ownerClusterRole is bound to the owners in every tenant namespace.
 	// +optional
@@ -38,6 +40,12 @@ type TenantDefaults struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=32
 	RoleBindings []TenantRoleBinding `json:"roleBindings,omitempty"`
+
+	// selfService lets the members' owners claim namespaces. A Tenant's own
+	// selfService wins: its maxNamespaces always (0 opts out of claiming),
+	// its deletionPolicy when it sets one. namePrefix is never a class's.
+	// +optional
+	SelfService *SelfService `json:"selfService,omitempty"`
 
 	// namespaceMetadata holds labels and annotations for every tenant
 	// namespace; a Tenant's keys win.

@@ -448,6 +448,11 @@ func (in *TenantDefaults) DeepCopyInto(out *TenantDefaults) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.SelfService != nil {
+		in, out := &in.SelfService, &out.SelfService
+		*out = new(SelfService)
+		**out = **in
+	}
 	if in.NamespaceMetadata != nil {
 		in, out := &in.NamespaceMetadata, &out.NamespaceMetadata
 		*out = new(NamespaceMetadata)

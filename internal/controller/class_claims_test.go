@@ -9,6 +9,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -76,4 +77,52 @@ func TestClaimsStopAtTheClassBound(t *testing.T) {
 	if st := waitReady(t, tn.Name).Status; st.NamespaceCount != 3 {
 		t.Fatalf("namespaceCount %d", st.NamespaceCount)
 	}
+}
+
+// TestClassGivesSelfService: a class's selfService reaches members that set
+// none; a member's own wins (maxNamespaces 0 opts out); deletionPolicy
+// comes from the class; a class cannot give a claim prefix.
+func TestClassGivesSelfService(t *testing.T) {
+	ctx := context.Background()
+	bad := &tenantryv1alpha1.TenantClass{ObjectMeta: metav1.ObjectMeta{Name: "shared-prefix"}}
+	bad.Spec.Defaults.SelfService = &tenantryv1alpha1.SelfService{MaxNamespaces: 1, NamePrefix: "dev-"}
+	const refused = `TenantClass.tenantry.io "shared-prefix" is invalid: spec.defaults.selfService.namePrefix: Invalid value: defaults.selfService.namePrefix: a claim prefix is a Tenant's own (by default '<tenant name>-'), so that no two members claim names from one space; a class cannot give one`
+	if err := k8s.Create(ctx, bad); err == nil || err.Error() != refused {
+		t.Fatalf("got %v\nwant %s", err, refused)
+	}
+
+	class := &tenantryv1alpha1.TenantClass{ObjectMeta: metav1.ObjectMeta{Name: "selfserve"}}
+	class.Spec.Defaults.SelfService = &tenantryv1alpha1.SelfService{MaxNamespaces: 1, DeletionPolicy: tenantryv1alpha1.DeletionPolicyDelete}
+	createClass(t, class)
+	inherits := newTenant("ssm", "ssm-dev")
+	inherits.Spec.Class = "selfserve"
+	optsOut := selfServiceTenant("ssn", 0)
+	optsOut.Spec.Class = "selfserve"
+	createTenant(t, inherits)
+	createTenant(t, optsOut)
+	waitReady(t, inherits.Name)
+	waitReady(t, optsOut.Name)
+
+	owner := ownerClient(t, "ssm")
+	must(owner.Create(ctx, newClaim("ssm-dev", "ssm-one")))
+	waitClaim(t, "ssm-dev", "ssm-one", metav1.ConditionTrue, tenantryv1alpha1.ReasonReconciled)
+	must(owner.Create(ctx, newClaim("ssm-dev", "ssm-two")))
+	must(ownerClient(t, "ssn").Create(ctx, newClaim("ssn-dev", "ssn-one")))
+	for _, r := range []struct{ ns, name, message string }{
+		{"ssm-dev", "ssm-two", "tenant ssm has 1 claimed namespaces, at most 1 allowed by selfService.maxNamespaces"},
+		{"ssn-dev", "ssn-one", "tenant ssn has 0 claimed namespaces, at most 0 allowed by selfService.maxNamespaces"},
+	} {
+		c := waitClaim(t, r.ns, r.name, metav1.ConditionFalse, tenantryv1alpha1.ReasonMaxNamespaces)
+		if s := meta.FindStatusCondition(c.Status.Conditions, tenantryv1alpha1.ConditionStalled); s == nil || s.Message != r.message {
+			t.Fatalf("%s/%s: %+v", r.ns, r.name, c.Status.Conditions)
+		}
+		eventuallyAbsent(t, &corev1.Namespace{}, "", r.name)
+	}
+	// The class's deletionPolicy: deleting the claim deletes its namespace.
+	must(owner.Delete(ctx, newClaim("ssm-dev", "ssm-one")))
+	NewWithT(t).Eventually(func(g Gomega) {
+		ns := &corev1.Namespace{}
+		err := k8s.Get(ctx, client.ObjectKey{Name: "ssm-one"}, ns)
+		g.Expect(apierrors.IsNotFound(err) || err == nil && ns.DeletionTimestamp != nil).To(BeTrue())
+	}, eventually, 100*time.Millisecond).Should(Succeed())
 }

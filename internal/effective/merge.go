@@ -9,9 +9,10 @@ import (
 // Merge returns spec over a class's defaults: a field the Tenant sets wins;
 // list items keyed by name (resourceQuotas, roleBindings,
 // networkPolicy.policies) merge by name, the Tenant's item winning; label and
-// annotation maps merge by key; Pod Security modes merge one by one. Other
-// lists are taken whole from whichever sets them, the Tenant first. Pure:
-// neither argument is modified.
+// annotation maps merge by key; Pod Security modes merge one by one;
+// selfService takes deletionPolicy from the class when the Tenant sets none.
+// Other lists are taken whole from whichever sets them, the Tenant first.
+// Pure: neither argument is modified.
 func Merge(defaults tenantryv1alpha1.TenantDefaults, spec tenantryv1alpha1.TenantSpec) tenantryv1alpha1.TenantSpec {
 	d := defaults.DeepCopy()
 	out := *spec.DeepCopy()
@@ -28,7 +29,20 @@ func Merge(defaults tenantryv1alpha1.TenantDefaults, spec tenantryv1alpha1.Tenan
 	out.AdoptionPolicy = first(out.AdoptionPolicy, d.AdoptionPolicy)
 	out.DriftPolicy = first(out.DriftPolicy, d.DriftPolicy)
 	out.Workloads = mergeWorkloads(d.Workloads, out.Workloads)
+	out.SelfService = mergeSelfService(d.SelfService, out.SelfService)
 	return out
+}
+
+// mergeSelfService: maxNamespaces is required in a Tenant's selfService, so
+// the Tenant's always wins (0 is a Tenant opting out); namePrefix is the
+// Tenant's only (the CRD refuses it in a class).
+func mergeSelfService(d, t *tenantryv1alpha1.SelfService) *tenantryv1alpha1.SelfService {
+	if d == nil || t == nil {
+		return first(t, d)
+	}
+	out := *t
+	out.DeletionPolicy = first(t.DeletionPolicy, d.DeletionPolicy)
+	return &out
 }
 
 // mergeWorkloads takes each guardrail list from the Tenant when it sets it,

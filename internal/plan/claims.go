@@ -128,6 +128,9 @@ func (b *builder) refusal(c *tenantryv1alpha1.NamespaceClaim, own bool, spec map
 			"namespace %s is claimed by NamespaceClaim %s", name, taken[name])
 	case own:
 		return "", ""
+	case ss == nil && b.e.Class != "":
+		return tenantryv1alpha1.ReasonSelfServiceDisabled, fmt.Sprintf(
+			"Tenant %s does not allow claiming namespaces (no spec.selfService, nor one from TenantClass %s)", tenant, b.e.Class)
 	case ss == nil:
 		return tenantryv1alpha1.ReasonSelfServiceDisabled, fmt.Sprintf(
 			"Tenant %s does not allow claiming namespaces (no spec.selfService)", tenant)

@@ -163,3 +163,15 @@ func TestClassMaxNamespacesCountsClaims(t *testing.T) {
 		t.Fatalf("counted twice: %+v", p.Stalled)
 	}
 }
+
+func TestNoSelfServiceFromTheClassEither(t *testing.T) {
+	tn := tenant("team-dev")
+	w := converged(t, tn)
+	c := claim("team-dev", "team-x", 0)
+	w.obs.Claims = []tenantryv1alpha1.NamespaceClaim{c}
+	v := verdicts(Build(classed(tn, nil), w.obs, cfg))[ClaimKey(&c)]
+	if v.Reason != tenantryv1alpha1.ReasonSelfServiceDisabled ||
+		v.Message != "Tenant team does not allow claiming namespaces (no spec.selfService, nor one from TenantClass gold)" {
+		t.Fatalf("verdict %+v", v)
+	}
+}
