@@ -35,10 +35,16 @@ func Merge(defaults tenantryv1alpha1.TenantDefaults, spec tenantryv1alpha1.Tenan
 
 // mergeSelfService: maxNamespaces is required in a Tenant's selfService, so
 // the Tenant's always wins (0 is a Tenant opting out); namePrefix is the
-// Tenant's only (the CRD refuses it in a class).
+// Tenant's only (the CRD refuses it in a class, and no two members may
+// share one).
 func mergeSelfService(d, t *tenantryv1alpha1.SelfService) *tenantryv1alpha1.SelfService {
-	if d == nil || t == nil {
-		return first(t, d)
+	switch {
+	case d == nil:
+		return t
+	case t == nil:
+		out := *d
+		out.NamePrefix = ""
+		return &out
 	}
 	out := *t
 	out.DeletionPolicy = first(t.DeletionPolicy, d.DeletionPolicy)

@@ -38,70 +38,6 @@ func classDefaults() tenantryv1alpha1.TenantDefaults {
 	}
 }
 
-func TestMergeInheritsEveryField(t *testing.T) {
-	d := classDefaults()
-	got := Merge(d, tenantryv1alpha1.TenantSpec{Owners: []tenantryv1alpha1.Subject{{Kind: "User", Name: "u"}}})
-	want := tenantryv1alpha1.TenantSpec{
-		Owners: []tenantryv1alpha1.Subject{{Kind: "User", Name: "u"}}, OwnerClusterRole: d.OwnerClusterRole,
-		RoleBindings: d.RoleBindings, NamespaceMetadata: d.NamespaceMetadata, PodSecurity: d.PodSecurity,
-		ResourceQuotas: d.ResourceQuotas, LimitRange: d.LimitRange, NetworkPolicy: d.NetworkPolicy,
-		DeletionPolicy: d.DeletionPolicy, AdoptionPolicy: d.AdoptionPolicy, DriftPolicy: d.DriftPolicy,
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("inherit:\n%+v\nwant\n%+v", got, want)
-	}
-}
-
-func TestMergeTenantWins(t *testing.T) {
-	spec := tenantryv1alpha1.TenantSpec{
-		OwnerClusterRole:  "admin",
-		RoleBindings:      []tenantryv1alpha1.TenantRoleBinding{{Name: "ci", ClusterRole: "view"}, {Name: "own", ClusterRole: "view"}},
-		NamespaceMetadata: &tenantryv1alpha1.NamespaceMetadata{Labels: map[string]tenantryv1alpha1.LabelValue{"env": "dev"}},
-		PodSecurity:       &tenantryv1alpha1.PodSecurity{Enforce: tenantryv1alpha1.PodSecurityRestricted},
-		ResourceQuotas:    []tenantryv1alpha1.TenantResourceQuota{quota("compute", "20"), quota("gpu", "1")},
-		LimitRange:        &tenantryv1alpha1.TenantLimitRange{},
-		NetworkPolicy:     &tenantryv1alpha1.TenantNetworkPolicy{Policies: []tenantryv1alpha1.TenantExtraNetworkPolicy{{Name: "web", Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{"Egress"}}}}},
-		DeletionPolicy:    tenantryv1alpha1.DeletionPolicyRetain,
-		AdoptionPolicy:    tenantryv1alpha1.AdoptionPolicyNever,
-		DriftPolicy:       tenantryv1alpha1.DriftPolicyCorrect,
-	}
-	d := classDefaults()
-	got := Merge(d, spec)
-	names := func(n int, name func(int) string) []string {
-		out := make([]string, n)
-		for i := range out {
-			out[i] = name(i)
-		}
-		return out
-	}
-	if got.OwnerClusterRole != "admin" || got.DeletionPolicy != "Retain" || got.AdoptionPolicy != "Never" || got.DriftPolicy != "Correct" ||
-		got.LimitRange != nil && len(got.LimitRange.Limits) != 0 {
-		t.Fatalf("scalars and whole structs: %+v", got)
-	}
-	if rb := names(len(got.RoleBindings), func(i int) string { return got.RoleBindings[i].Name + "=" + got.RoleBindings[i].ClusterRole }); !reflect.DeepEqual(rb, []string{"auditors=view", "ci=view", "own=view"}) {
-		t.Fatalf("roleBindings by name: %v", rb)
-	}
-	if q := names(len(got.ResourceQuotas), func(i int) string {
-		p := got.ResourceQuotas[i].Hard["pods"]
-		return got.ResourceQuotas[i].Name + "=" + p.String()
-	}); !reflect.DeepEqual(q, []string{"compute=20", "storage=5", "gpu=1"}) {
-		t.Fatalf("resourceQuotas by name: %v", q)
-	}
-	if l := got.NamespaceMetadata.Labels; len(l) != 2 || l["env"] != "dev" || l["tier"] != "gold" || got.NamespaceMetadata.Annotations["a"] != "class" {
-		t.Fatalf("metadata by key: %+v", got.NamespaceMetadata)
-	}
-	if ps := got.PodSecurity; ps.Enforce != "restricted" || ps.Audit != "restricted" {
-		t.Fatalf("pod security mode by mode: %+v", ps)
-	}
-	np := got.NetworkPolicy
-	if np.Isolation != "Namespace" || len(np.AllowIngressFrom) != 1 || len(np.Policies) != 2 || np.Policies[1].Name != "web" || len(np.Policies[1].Spec.PolicyTypes) != 1 {
-		t.Fatalf("network policy: %+v", np)
-	}
-	if !reflect.DeepEqual(d, classDefaults()) {
-		t.Fatal("Merge modified the class's defaults")
-	}
-}
-
 func TestClassInputs(t *testing.T) {
 	tn := &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "t", UID: "u", Generation: 4}}
 	tn.Spec.Class = "gold"
@@ -168,35 +104,4 @@ func specOf(t *testing.T, data []byte) tenantryv1alpha1.TenantSpec {
 		return tenantryv1alpha1.TenantSpec{} // a shape the Go type cannot hold: the API server refuses it
 	}
 	return tn.Spec
-}
-
-func TestMergeWorkloadsListByList(t *testing.T) {
-	d := tenantryv1alpha1.TenantDefaults{
-		Workloads: &tenantryv1alpha1.Workloads{
-			Registries:      []tenantryv1alpha1.RegistryPrefix{"ghcr.io/tier/"},
-			PriorityClasses: []tenantryv1alpha1.ClassName{"gold"},
-			NodeSelector:    map[string]tenantryv1alpha1.LabelValue{"pool": "gold", "zone": "a"},
-		},
-		NetworkPolicy: &tenantryv1alpha1.TenantNetworkPolicy{Egress: tenantryv1alpha1.NetworkEgress("Tenant")},
-	}
-	spec := tenantryv1alpha1.TenantSpec{
-		Workloads: &tenantryv1alpha1.Workloads{
-			Registries:   []tenantryv1alpha1.RegistryPrefix{"ghcr.io/team/"},
-			NodeSelector: map[string]tenantryv1alpha1.LabelValue{"zone": "b"},
-			Hostnames:    []tenantryv1alpha1.Hostname{"team.example.com"},
-		},
-		NetworkPolicy: &tenantryv1alpha1.TenantNetworkPolicy{},
-	}
-	got := Merge(d, spec)
-	w := got.Workloads
-	if len(w.Registries) != 1 || w.Registries[0] != "ghcr.io/team/" || len(w.PriorityClasses) != 1 || w.PriorityClasses[0] != "gold" ||
-		w.NodeSelector["pool"] != "gold" || w.NodeSelector["zone"] != "b" || len(w.Hostnames) != 1 {
-		t.Fatalf("workloads: %+v", w)
-	}
-	if got.NetworkPolicy.Egress != "Tenant" {
-		t.Fatalf("egress from the class: %+v", got.NetworkPolicy)
-	}
-	if Merge(tenantryv1alpha1.TenantDefaults{}, spec).Workloads != spec.Workloads && !reflect.DeepEqual(Merge(tenantryv1alpha1.TenantDefaults{}, spec).Workloads, spec.Workloads) {
-		t.Fatal("no class workloads: the Tenant's stay as they are")
-	}
 }
