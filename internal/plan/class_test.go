@@ -175,3 +175,24 @@ func TestNoSelfServiceFromTheClassEither(t *testing.T) {
 		t.Fatalf("verdict %+v", v)
 	}
 }
+
+// TestConvergedMemberPastAConstraint: a class change that puts a converged
+// member past a constraint halts its plan: nothing written, not even the
+// class's new default, and no claim decided.
+func TestConvergedMemberPastAConstraint(t *testing.T) {
+	tn := selfServiceTenant(3)
+	w := converged(t, tn)
+	c := claim("team-dev", "team-x", 0)
+	w.obs.Claims = []tenantryv1alpha1.NamespaceClaim{c}
+	class := &tenantryv1alpha1.TenantClass{ObjectMeta: metav1.ObjectMeta{Name: "gold", Generation: 4}, Spec: tenantryv1alpha1.TenantClassSpec{
+		Defaults:    tenantryv1alpha1.TenantDefaults{LimitRange: &tenantryv1alpha1.TenantLimitRange{Limits: []corev1.LimitRangeItem{{Type: corev1.LimitTypeContainer}}}},
+		Constraints: &tenantryv1alpha1.TenantClassConstraints{MaxQuota: corev1.ResourceList{"pods": resource.MustParse("5")}},
+	}}
+	tn.Spec.Class = "gold"
+	w.obs.Status.ClassGeneration = 3
+	p := Build(effective.WithClass(tn, class, opts), w.obs, cfg)
+	want := "spec.resourceQuotas[compute].hard[pods]: 10 is above constraints.maxQuota 5 (TenantClass gold); nothing of this spec was applied or changed"
+	if !p.Halted || p.Changes() || len(p.Actions) > 0 || len(p.Claims) > 0 || len(p.Stalled) != 1 || p.Stalled[0].Message != want {
+		t.Fatalf("halted %v actions %v claims %v stalled %+v", p.Halted, summary(p), p.Claims, p.Stalled)
+	}
+}
