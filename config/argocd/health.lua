@@ -1,10 +1,12 @@
--- Argo CD health check for tenantry.io/Tenant and tenantry.io/NamespaceClaim
--- (their statuses follow the same conventions). Install under
--- resource.customizations.health.tenantry.io_Tenant and
--- resource.customizations.health.tenantry.io_NamespaceClaim in argocd-cm
+-- Argo CD health check for tenantry.io/Tenant, tenantry.io/NamespaceClaim and
+-- tenantry.io/TenantClass (their statuses follow the same conventions).
+-- Install under resource.customizations.health.tenantry.io_Tenant,
+-- resource.customizations.health.tenantry.io_NamespaceClaim and
+-- resource.customizations.health.tenantry.io_TenantClass in argocd-cm
 -- (see docs/gitops.md). Follows the kstatus conventions Tenantry's status uses:
 -- Stalled -> Degraded, Reconciling or an unobserved generation -> Progressing,
--- Ready -> Healthy.
+-- Ready -> Healthy. A class is Progressing while it rolls out to its members
+-- (Reconciling RollingOut) or waits to be deleted, Healthy once rolled out.
 local hs = {}
 
 local function condition(status, type)

@@ -1,6 +1,8 @@
 package status
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -79,31 +81,89 @@ func TestClassStatus(t *testing.T) {
 	}
 }
 
-// TestKstatusWaitsOnAClassRollout: Flux and Argo CD (kstatus) see a class
-// in progress until every member applied its generation.
-func TestKstatusWaitsOnAClassRollout(t *testing.T) {
+// TestClassHealth: Flux (kstatus) and Argo CD (config/argocd/health.lua,
+// registered for TenantClass too) read a class's rollout alike: in progress
+// until every member applied its generation, then healthy, whatever the
+// members' own health.
+func TestClassHealth(t *testing.T) {
+	script, err := os.ReadFile(filepath.Join("..", "..", "config", "argocd", "health.lua"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
-		m    ClassMembers
-		want kstatus.Status
-	}{
-		{ClassMembers{Tenants: 3, Updated: 1, Ready: 3}, kstatus.InProgressStatus},
-		{ClassMembers{Tenants: 3, Updated: 3, Ready: 3}, kstatus.CurrentStatus},
+		name       string
+		status     *tenantryv1alpha1.TenantClassStatus // nil: none at all
+		generation int64
+		deleting   bool
+		kstatus    kstatus.Status
+		argo       string
+		argoMsg    string
+	}{{
+		// kstatus takes an object without status for Current (its generic
+		// rule); the CRD defaults observedGeneration 0, the next case.
+		name: "no status", generation: 1, kstatus: kstatus.CurrentStatus,
+		argo: "Progressing", argoMsg: "Waiting for the Tenantry operator to reconcile the TenantClass",
+	}, {
+		name: "not yet seen by the operator", status: &tenantryv1alpha1.TenantClassStatus{}, generation: 1, kstatus: kstatus.InProgressStatus,
+		argo: "Progressing", argoMsg: "Waiting for the Tenantry operator to observe generation 1",
+	}, {
+		name: "a new generation not yet counted", status: counted(4, ClassMembers{Tenants: 3, Updated: 3, Ready: 3}, false),
+		generation: 5, kstatus: kstatus.InProgressStatus,
+		argo: "Progressing", argoMsg: "Waiting for the Tenantry operator to observe generation 5",
+	}, {
+		name: "rolling out", status: counted(5, ClassMembers{Tenants: 3, Updated: 1, Ready: 3}, false),
+		generation: 5, kstatus: kstatus.InProgressStatus,
+		argo: "Progressing", argoMsg: "RollingOut: 1 of 3 Tenants applied generation 5",
+	}, {
+		name: "rolled out", status: counted(5, ClassMembers{Tenants: 3, Updated: 3, Ready: 3}, false),
+		generation: 5, kstatus: kstatus.CurrentStatus,
+		argo: "Healthy", argoMsg: "3 Tenants applied generation 5 and Ready",
+	}, {
 		// A member that is not Ready does not hold the class: Flux waits for
 		// classes before it applies Tenants, the fixed one included.
-		{ClassMembers{Tenants: 3, Updated: 3, Ready: 2}, kstatus.CurrentStatus},
-	} {
-		class := &tenantryv1alpha1.TenantClass{
-			TypeMeta:   metav1.TypeMeta{APIVersion: tenantryv1alpha1.GroupVersion.String(), Kind: "TenantClass"},
-			ObjectMeta: metav1.ObjectMeta{Name: "gold", Generation: 5},
-			Status:     Class(tenantryv1alpha1.TenantClassStatus{}, 5, c.m, false, t0),
-		}
-		content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(class)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := kstatus.Compute(&unstructured.Unstructured{Object: content})
-		if err != nil || res.Status != c.want {
-			t.Fatalf("%+v: kstatus %v (%v), want %s", c.m, res, err, c.want)
-		}
+		name: "rolled out, a member not Ready", status: counted(5, ClassMembers{Tenants: 3, Updated: 3, Ready: 2}, false),
+		generation: 5, kstatus: kstatus.CurrentStatus,
+		argo: "Healthy", argoMsg: "3 Tenants applied generation 5; 2 Ready",
+	}, {
+		name: "deleting, still in use", status: counted(5, ClassMembers{Tenants: 1, Updated: 1, Ready: 1}, true),
+		generation: 5, deleting: true, kstatus: kstatus.TerminatingStatus,
+		argo: "Progressing", argoMsg: "Deleting: Deletion waits until no Tenant names this class (1 Tenant)",
+	}} {
+		t.Run(c.name, func(t *testing.T) {
+			class := &tenantryv1alpha1.TenantClass{
+				TypeMeta:   metav1.TypeMeta{APIVersion: tenantryv1alpha1.GroupVersion.String(), Kind: "TenantClass"},
+				ObjectMeta: metav1.ObjectMeta{Name: "gold", Generation: c.generation},
+			}
+			if c.deleting {
+				class.DeletionTimestamp, class.Finalizers = &t0, []string{tenantryv1alpha1.ClassFinalizer}
+			}
+			if c.status != nil {
+				class.Status = *c.status
+			}
+			content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(class)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case c.status == nil:
+				delete(content, "status")
+			case c.status.ObservedGeneration == 0:
+				content["status"] = map[string]any{"observedGeneration": int64(0)} // as the CRD defaults it
+			}
+			obj := &unstructured.Unstructured{Object: content}
+			res, err := kstatus.Compute(obj)
+			if err != nil || res.Status != c.kstatus {
+				t.Fatalf("kstatus %v (%v), want %s", res, err, c.kstatus)
+			}
+			if got, msg := argoHealth(t, script, obj); got != c.argo || msg != c.argoMsg {
+				t.Fatalf("Argo CD health = %s %q, want %s %q", got, msg, c.argo, c.argoMsg)
+			}
+		})
 	}
+}
+
+// counted is a class's status at generation once its members are counted.
+func counted(generation int64, m ClassMembers, deleting bool) *tenantryv1alpha1.TenantClassStatus {
+	st := Class(tenantryv1alpha1.TenantClassStatus{}, generation, m, deleting, t0)
+	return &st
 }
