@@ -20,6 +20,9 @@ type ClassMembers struct {
 	// Tenants name the class; Updated have applied its current generation,
 	// or are Stalled at their own; Ready are Ready at their own generation.
 	Tenants, Updated, Ready int32
+	// Stalled are the Updated that have not applied the current generation
+	// (Stalled at their own, they are not waited for).
+	Stalled int32
 }
 
 // CountMember adds one member Tenant to the counts, for a class at generation.
@@ -31,8 +34,12 @@ func (m *ClassMembers) CountMember(t *tenantryv1alpha1.Tenant, generation int64)
 	m.Tenants++
 	observed := t.Status.ObservedGeneration == t.Generation
 	stalled := meta.IsStatusConditionTrue(t.Status.Conditions, tenantryv1alpha1.ConditionStalled)
-	if observed && (t.Status.ClassGeneration == generation || stalled) {
+	switch {
+	case observed && t.Status.ClassGeneration == generation:
 		m.Updated++
+	case observed && stalled:
+		m.Updated++
+		m.Stalled++
 	}
 	if c := meta.FindStatusCondition(t.Status.Conditions, tenantryv1alpha1.ConditionReady); c != nil &&
 		c.Status == metav1.ConditionTrue && c.ObservedGeneration == t.Generation {
@@ -61,16 +68,33 @@ func Class(prev tenantryv1alpha1.TenantClassStatus, generation int64, m ClassMem
 			fmt.Sprintf("Deletion waits until no Tenant names this class (%s)", Plural(int(m.Tenants), "Tenant")))
 		set(tenantryv1alpha1.ConditionReady, metav1.ConditionFalse, tenantryv1alpha1.ReasonDeleting, "The class is being deleted")
 	case m.Updated < m.Tenants:
-		msg := fmt.Sprintf("%d of %s applied generation %d", m.Updated, Plural(int(m.Tenants), "Tenant"), generation)
+		msg := rollout(m, generation)
 		set(tenantryv1alpha1.ConditionReconciling, metav1.ConditionTrue, ReasonRollingOut, msg)
 		set(tenantryv1alpha1.ConditionReady, metav1.ConditionFalse, ReasonRollingOut, msg)
 	default:
 		meta.RemoveStatusCondition(&st.Conditions, tenantryv1alpha1.ConditionReconciling)
-		msg := fmt.Sprintf("%s applied generation %d and Ready", Plural(int(m.Tenants), "Tenant"), generation)
+		msg := rollout(m, generation) + " and Ready"
 		if m.Ready < m.Tenants {
-			msg = fmt.Sprintf("%s applied generation %d; %d Ready", Plural(int(m.Tenants), "Tenant"), generation, m.Ready)
+			msg = fmt.Sprintf("%s; %d Ready", rollout(m, generation), m.Ready)
 		}
 		set(tenantryv1alpha1.ConditionReady, metav1.ConditionTrue, ReasonRolledOut, msg)
 	}
 	return st
+}
+
+// rollout says how many members applied generation, and how many are not
+// waited for although they did not (Stalled at their own generation).
+func rollout(m ClassMembers, generation int64) string {
+	applied := m.Updated - m.Stalled
+	msg := fmt.Sprintf("%s applied generation %d", Plural(int(m.Tenants), "Tenant"), generation)
+	if applied < m.Tenants {
+		msg = fmt.Sprintf("%d of %s applied generation %d", applied, Plural(int(m.Tenants), "Tenant"), generation)
+	}
+	switch {
+	case m.Stalled == 1:
+		msg += "; 1 is Stalled by its own spec and not waited for"
+	case m.Stalled > 1:
+		msg += fmt.Sprintf("; %d are Stalled by their own spec and not waited for", m.Stalled)
+	}
+	return msg
 }

@@ -55,8 +55,14 @@ func TestClassStatus(t *testing.T) {
 			metav1.ConditionTrue, "", ReasonRolledOut, "2 Tenants applied generation 5; 1 Ready"},
 		// It cannot apply generation 5 until its own spec is fixed (here: the
 		// new generation's constraints refuse it); the rollout does not wait.
-		{"a Stalled member counts as updated", count(stalled(member(1, 1, 4, false)), member(1, 1, 5, true)), false,
+		{"a Stalled member counts as updated, not as having applied it", count(stalled(member(1, 1, 4, false)), member(1, 1, 5, true)), false,
+			metav1.ConditionTrue, "", ReasonRolledOut, "1 of 2 Tenants applied generation 5; 1 is Stalled by its own spec and not waited for; 1 Ready"},
+		{"Stalled members while rolling out", count(stalled(member(1, 1, 4, false)), stalled(member(2, 2, 3, false)), member(1, 1, 4, true), member(1, 1, 5, true)), false,
+			metav1.ConditionFalse, metav1.ConditionTrue, ReasonRollingOut, "1 of 4 Tenants applied generation 5; 2 are Stalled by their own spec and not waited for"},
+		{"a member Stalled after applying it has applied it", count(stalled(member(1, 1, 5, false)), member(1, 1, 5, true)), false,
 			metav1.ConditionTrue, "", ReasonRolledOut, "2 Tenants applied generation 5; 1 Ready"},
+		{"a Stalled member whose new spec is not yet seen is waited for", count(stalled(member(2, 1, 4, false)), member(1, 1, 5, true)), false,
+			metav1.ConditionFalse, metav1.ConditionTrue, ReasonRollingOut, "1 of 2 Tenants applied generation 5"},
 		{"deleting while in use", count(member(1, 1, 5, true)), true,
 			metav1.ConditionFalse, metav1.ConditionTrue, tenantryv1alpha1.ReasonDeleting, "The class is being deleted"},
 	}
