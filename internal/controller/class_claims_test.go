@@ -26,7 +26,7 @@ func TestClaimsStopAtTheClassBound(t *testing.T) {
 	class := goldClass("capped")
 	class.Spec.Constraints = &tenantryv1alpha1.TenantClassConstraints{MaxNamespaces: ptr.To[int32](3)}
 	createClass(t, class)
-	tn := selfServiceTenant("ssk", 128)
+	tn := selfServiceTenant("ccap", 128)
 	tn.Spec.Class = "capped"
 	createTenant(t, tn)
 	waitReady(t, tn.Name)
@@ -37,18 +37,18 @@ func TestClaimsStopAtTheClassBound(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := owner.Create(ctx, newClaim("ssk-dev", fmt.Sprintf("ssk-c%d", i))); err != nil {
+			if err := owner.Create(ctx, newClaim("ccap-dev", fmt.Sprintf("ccap-c%d", i))); err != nil {
 				t.Errorf("claim %d: %v", i, err)
 			}
 		}()
 	}
 	wg.Wait()
-	const refusal = "tenant ssk has 1 namespaces in spec.namespaces and 2 claimed, at most 3 allowed by constraints.maxNamespaces of TenantClass capped"
+	const refusal = "tenant ccap has 1 namespaces in spec.namespaces and 2 claimed, at most 3 allowed by constraints.maxNamespaces of TenantClass capped"
 	var ready, refused []string
 	NewWithT(t).Eventually(func(g Gomega) {
 		ready, refused = nil, nil
 		var list tenantryv1alpha1.NamespaceClaimList
-		g.Expect(k8s.List(ctx, &list, client.InNamespace("ssk-dev"))).To(Succeed())
+		g.Expect(k8s.List(ctx, &list, client.InNamespace("ccap-dev"))).To(Succeed())
 		for _, c := range list.Items {
 			g.Expect(c.Status.ObservedGeneration).To(Equal(c.Generation))
 			r := meta.FindStatusCondition(c.Status.Conditions, tenantryv1alpha1.ConditionReady)
@@ -69,7 +69,7 @@ func TestClaimsStopAtTheClassBound(t *testing.T) {
 		eventuallyAbsent(t, &corev1.Namespace{}, "", name)
 	}
 	var list corev1.NamespaceList
-	must(k8s.List(ctx, &list, client.MatchingLabels{tenantryv1alpha1.TenantLabel: "ssk"}))
+	must(k8s.List(ctx, &list, client.MatchingLabels{tenantryv1alpha1.TenantLabel: "ccap"}))
 	if len(list.Items) != 3 {
 		t.Fatalf("%d namespaces of the tenant, want the class's 3", len(list.Items))
 	}
@@ -94,23 +94,23 @@ func TestClassGivesSelfService(t *testing.T) {
 	class := &tenantryv1alpha1.TenantClass{ObjectMeta: metav1.ObjectMeta{Name: "selfserve"}}
 	class.Spec.Defaults.SelfService = &tenantryv1alpha1.SelfService{MaxNamespaces: 1, DeletionPolicy: tenantryv1alpha1.DeletionPolicyDelete}
 	createClass(t, class)
-	inherits := newTenant("ssm", "ssm-dev")
+	inherits := newTenant("cgive", "cgive-dev")
 	inherits.Spec.Class = "selfserve"
-	optsOut := selfServiceTenant("ssn", 0)
+	optsOut := selfServiceTenant("coptout", 0)
 	optsOut.Spec.Class = "selfserve"
 	createTenant(t, inherits)
 	createTenant(t, optsOut)
 	waitReady(t, inherits.Name)
 	waitReady(t, optsOut.Name)
 
-	owner := ownerClient(t, "ssm")
-	must(owner.Create(ctx, newClaim("ssm-dev", "ssm-one")))
-	waitClaim(t, "ssm-dev", "ssm-one", metav1.ConditionTrue, tenantryv1alpha1.ReasonReconciled)
-	must(owner.Create(ctx, newClaim("ssm-dev", "ssm-two")))
-	must(ownerClient(t, "ssn").Create(ctx, newClaim("ssn-dev", "ssn-one")))
+	owner := ownerClient(t, "cgive")
+	must(owner.Create(ctx, newClaim("cgive-dev", "cgive-one")))
+	waitClaim(t, "cgive-dev", "cgive-one", metav1.ConditionTrue, tenantryv1alpha1.ReasonReconciled)
+	must(owner.Create(ctx, newClaim("cgive-dev", "cgive-two")))
+	must(ownerClient(t, "coptout").Create(ctx, newClaim("coptout-dev", "coptout-one")))
 	for _, r := range []struct{ ns, name, message string }{
-		{"ssm-dev", "ssm-two", "tenant ssm has 1 claimed namespaces, at most 1 allowed by selfService.maxNamespaces"},
-		{"ssn-dev", "ssn-one", "tenant ssn has 0 claimed namespaces, at most 0 allowed by selfService.maxNamespaces"},
+		{"cgive-dev", "cgive-two", "tenant cgive has 1 claimed namespaces, at most 1 allowed by selfService.maxNamespaces"},
+		{"coptout-dev", "coptout-one", "tenant coptout has 0 claimed namespaces, at most 0 allowed by selfService.maxNamespaces"},
 	} {
 		c := waitClaim(t, r.ns, r.name, metav1.ConditionFalse, tenantryv1alpha1.ReasonMaxNamespaces)
 		if s := meta.FindStatusCondition(c.Status.Conditions, tenantryv1alpha1.ConditionStalled); s == nil || s.Message != r.message {
@@ -119,10 +119,10 @@ func TestClassGivesSelfService(t *testing.T) {
 		eventuallyAbsent(t, &corev1.Namespace{}, "", r.name)
 	}
 	// The class's deletionPolicy: deleting the claim deletes its namespace.
-	must(owner.Delete(ctx, newClaim("ssm-dev", "ssm-one")))
+	must(owner.Delete(ctx, newClaim("cgive-dev", "cgive-one")))
 	NewWithT(t).Eventually(func(g Gomega) {
 		ns := &corev1.Namespace{}
-		err := k8s.Get(ctx, client.ObjectKey{Name: "ssm-one"}, ns)
+		err := k8s.Get(ctx, client.ObjectKey{Name: "cgive-one"}, ns)
 		g.Expect(apierrors.IsNotFound(err) || err == nil && ns.DeletionTimestamp != nil).To(BeTrue())
 	}, eventually, 100*time.Millisecond).Should(Succeed())
 }

@@ -178,7 +178,7 @@ func TestNoSelfServiceFromTheClassEither(t *testing.T) {
 
 // TestConvergedMemberPastAConstraint: a class change that puts a converged
 // member past a constraint halts its plan: nothing written, not even the
-// class's new default, and no claim decided.
+// class's new default, and no claim decided (each is told why).
 func TestConvergedMemberPastAConstraint(t *testing.T) {
 	tn := selfServiceTenant(3)
 	w := converged(t, tn)
@@ -192,7 +192,8 @@ func TestConvergedMemberPastAConstraint(t *testing.T) {
 	w.obs.Status.ClassGeneration = 3
 	p := Build(effective.WithClass(tn, class, opts), w.obs, cfg)
 	want := "spec.resourceQuotas[compute].hard[pods]: 10 is above constraints.maxQuota 5 (TenantClass gold); nothing of this spec was applied or changed"
-	if !p.Halted || p.Changes() || len(p.Actions) > 0 || len(p.Claims) > 0 || len(p.Stalled) != 1 || p.Stalled[0].Message != want {
+	if !p.Halted || p.Changes() || len(p.Actions) > 0 || len(p.Stalled) != 1 || p.Stalled[0].Message != want ||
+		len(p.Claims) != 1 || !p.Claims[0].Halted || p.Claims[0].Accepted {
 		t.Fatalf("halted %v actions %v claims %v stalled %+v", p.Halted, summary(p), p.Claims, p.Stalled)
 	}
 }
