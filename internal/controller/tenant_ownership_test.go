@@ -198,23 +198,6 @@ func TestRefusedObjectDoesNotStopThePass(t *testing.T) {
 	}
 }
 
-func TestAdoptionRecordLeavesOutTenantrysMarks(t *testing.T) {
-	rec := adoptionRecord{
-		Labels: map[string]string{tenantryv1alpha1.TenantLabel: "old", tenantryv1alpha1.ManagedByLabel: "tenantry",
-			"pod-security.kubernetes.io/enforce": "privileged"},
-		Annotations: map[string]string{tenantryv1alpha1.TenantUIDAnnotation: "u", tenantryv1alpha1.AdoptedAnnotation: "{}",
-			corev1.LastAppliedConfigAnnotation: "{}", "note": "kept"},
-	}
-	dropMarks(&rec)
-	if len(rec.Labels) != 1 || rec.Labels["pod-security.kubernetes.io/enforce"] != "privileged" || len(rec.Annotations) != 1 || rec.Annotations["note"] != "kept" {
-		t.Fatalf("record = %+v", rec)
-	}
-	other := adoptionRecord{Labels: map[string]string{tenantryv1alpha1.ManagedByLabel: "helm"}}
-	if dropMarks(&other); other.Labels[tenantryv1alpha1.ManagedByLabel] != "helm" {
-		t.Fatal("another manager's managed-by label is the namespace's own")
-	}
-}
-
 // refuseByPolicy installs, until the test ends, a ValidatingAdmissionPolicy
 // that refuses ops on rule's resources where expression is false, with the
 // message "refused by test".
