@@ -51,6 +51,15 @@ func (w watchOfObjects) Create(ctx context.Context, e event.CreateEvent, q queue
 func (w watchOfObjects) Update(ctx context.Context, e event.UpdateEvent, q queue) {
 	// The old object's Tenant too: a relabelled child reaches both.
 	w.enqueue(ctx, e.ObjectOld, false, q)
+	if w.r.lanes != nil && w.r.shareEnforced(e.ObjectOld, e.ObjectNew) {
+		// The quota controller now enforces a tenant-wide share, which its
+		// Tenant may be waiting for (the owners' bindings, a grow): that
+		// pass goes first, even when the event comes during a pass (the
+		// one that follows is the waiting one).
+		for _, req := range w.tenants(ctx, e.ObjectNew) {
+			w.r.lanes.Mark(req)
+		}
+	}
 	w.enqueue(ctx, e.ObjectNew, ownedChanged(e.ObjectOld, e.ObjectNew), q)
 }
 

@@ -104,3 +104,72 @@ func readyWithPrefix(t *testing.T, prefix string) int {
 	}
 	return ready
 }
+
+// TestEnforcedShareGoesFirst: a new Tenant with a tenant-wide quota waits
+// for the quota controller to enforce its shares before its owners are
+// bound; once it has, the Tenant's next pass goes ahead of a backlog of new
+// Tenants, so Tenants become Ready as their shares are enforced, not after
+// every other new Tenant's first pass.
+func TestEnforcedShareGoesFirst(t *testing.T) {
+	operator.stop()
+	operator = startOperator(Config{MaxConcurrentReconciles: 1})
+	defer func() {
+		operator.stop()
+		operator = startOperator(Config{})
+	}()
+	ctx := context.Background()
+	run := time.Now().UnixMilli() % 100000
+	prefix := fmt.Sprintf("share-%d-", run)
+	waiter := newTenant(prefix+"waiter", prefix+"waiter-a", prefix+"waiter-b")
+	waiter.Spec.ResourceQuotas = []tenantryv1alpha1.TenantResourceQuota{{Name: "compute", Scope: tenantryv1alpha1.QuotaScopeTenant,
+		Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("10")}}}
+	createTenant(t, waiter)
+	// No quota controller runs here: the shares stay unenforced, the
+	// namespaces Pending.
+	NewWithT(t).Eventually(func() bool {
+		tn := &tenantryv1alpha1.Tenant{}
+		if err := k8s.Get(ctx, client.ObjectKey{Name: waiter.Name}, tn); err != nil || len(tn.Status.Namespaces) != 2 {
+			return false
+		}
+		return tn.Status.Namespaces[0].Phase == tenantryv1alpha1.NamespacePending && len(tn.Status.Quotas) == 1
+	}, eventually, 100*time.Millisecond).Should(BeTrue(), "the waiter's namespaces wait for the quota controller")
+
+	const n = 40
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			name := fmt.Sprintf("%sb-%d", prefix, i)
+			if err := k8s.Create(ctx, newTenant(name, name+"-a")); err != nil {
+				t.Errorf("create Tenant %s: %v", name, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		name := fmt.Sprintf("%sb-%d", prefix, i)
+		t.Cleanup(func() { deleteTenant(t, name) })
+	}
+	before := readyWithPrefix(t, prefix+"b-")
+	if before > n/2 {
+		t.Fatalf("%d of %d Tenants were Ready already: no backlog to jump", before, n)
+	}
+	// What the quota controller does: status.hard from spec.hard.
+	for _, ns := range []string{prefix + "waiter-a", prefix + "waiter-b"} {
+		q := &corev1.ResourceQuota{}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tenantry-compute"}, q); err != nil {
+			t.Fatal(err)
+		}
+		q.Status.Hard, q.Status.Used = q.Spec.Hard, corev1.ResourceList{corev1.ResourcePods: resource.MustParse("0")}
+		if err := k8s.Status().Update(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitReady(t, waiter.Name)
+	after := readyWithPrefix(t, prefix+"b-")
+	// The pass in flight, and one per enforced share that may have
+	// started before the second share was enforced.
+	if after-before > 3 {
+		t.Fatalf("%d Tenants of the backlog became Ready before the waiter (%d before, %d after): it waited its turn", after-before, before, after)
+	}
+	t.Logf("waiter Ready with %d of %d backlog Tenants Ready", after, n)
+}

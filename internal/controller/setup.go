@@ -254,10 +254,56 @@ func (r *TenantReconciler) quotaUpdateMatters(e event.UpdateEvent) bool {
 		old.Labels[tenantryv1alpha1.TenantLabel] != cur.Labels[tenantryv1alpha1.TenantLabel] {
 		return true
 	}
-	tn := &tenantryv1alpha1.Tenant{}
-	if err := r.Client.Get(context.Background(), client.ObjectKey{Name: cur.Labels[tenantryv1alpha1.TenantLabel]}, tn); err != nil {
+	share, known := r.tenantScopeShare(cur)
+	return share || !known
+}
+
+// shareEnforced: the quota controller copied a new spec.hard of a
+// tenant-wide share into status.hard, from which admission enforces it.
+func (r *TenantReconciler) shareEnforced(oldObj, curObj client.Object) bool {
+	old, okOld := oldObj.(*corev1.ResourceQuota)
+	cur, okNew := curObj.(*corev1.ResourceQuota)
+	if !okOld || !okNew || equality.Semantic.DeepEqual(old.Status.Hard, cur.Status.Hard) {
+		return false
+	}
+	if share, _ := r.tenantScopeShare(cur); share {
 		return true
 	}
-	item := strings.TrimPrefix(cur.Name, render.ChildPrefix)
-	return slices.ContainsFunc(tn.Status.Quotas, func(q tenantryv1alpha1.TenantQuotaStatus) bool { return q.Name == item })
+	// The quota controller can enforce a new share before the Tenant's
+	// first status, which lists its tenant-wide items, is written.
+	return r.specScope(cur) == tenantryv1alpha1.QuotaScopeTenant
+}
+
+// specScope is the scope the quota's item has in its Tenant's spec, class
+// defaults merged in.
+func (r *TenantReconciler) specScope(q *corev1.ResourceQuota) tenantryv1alpha1.QuotaScope {
+	ctx := context.Background()
+	tn := &tenantryv1alpha1.Tenant{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: q.Labels[tenantryv1alpha1.TenantLabel]}, tn); err != nil {
+		return ""
+	}
+	quotas := tn.Spec.ResourceQuotas
+	class := &tenantryv1alpha1.TenantClass{}
+	if tn.Spec.Class != "" && r.Client.Get(ctx, client.ObjectKey{Name: tn.Spec.Class}, class) == nil {
+		quotas = effective.Merge(class.Spec.Defaults, tn.Spec).ResourceQuotas
+	}
+	item := strings.TrimPrefix(q.Name, render.ChildPrefix)
+	for _, rq := range quotas {
+		if rq.Name == item {
+			return rq.Scope
+		}
+	}
+	return ""
+}
+
+// tenantScopeShare: q is a share of one of its Tenant's tenant-wide quota
+// items (as the Tenant's cached status lists them); known is false when the
+// Tenant could not be read.
+func (r *TenantReconciler) tenantScopeShare(q *corev1.ResourceQuota) (share, known bool) {
+	tn := &tenantryv1alpha1.Tenant{}
+	if err := r.Client.Get(context.Background(), client.ObjectKey{Name: q.Labels[tenantryv1alpha1.TenantLabel]}, tn); err != nil {
+		return false, false
+	}
+	item := strings.TrimPrefix(q.Name, render.ChildPrefix)
+	return slices.ContainsFunc(tn.Status.Quotas, func(s tenantryv1alpha1.TenantQuotaStatus) bool { return s.Name == item }), true
 }

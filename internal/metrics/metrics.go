@@ -43,8 +43,16 @@ var (
 	}, []string{"tenant", "quota", "resource"})
 )
 
-// withQuotas are the tenants with tenant-wide quota series.
-var withQuotas sync.Map
+// quotaSeries are the (quota, resource) pairs each tenant's tenant-wide
+// quota series are set for, so that the stale ones are deleted by their
+// labels: DeletePartialMatch scans every series of a vector, a cost per
+// pass that grew with the number of tenants.
+var (
+	quotaSeriesMu sync.Mutex
+	quotaSeries   = map[string]map[quotaSeriesKey]struct{}{}
+)
+
+type quotaSeriesKey struct{ quota, resource string }
 
 func init() {
 	crmetrics.Registry.MustRegister(UrgentReconciles, DriftFindings, TenantReady, ManagedObjects, tenantQuotaHard, tenantQuotaUsed)
@@ -53,21 +61,27 @@ func init() {
 // RecordTenantQuotas sets the tenant-wide quota series from status.quotas,
 // dropping those of items and resources the Tenant no longer has.
 func RecordTenantQuotas(tenant string, quotas []tenantryv1alpha1.TenantQuotaStatus) {
-	// Most Tenants have none: they cost no scan of the series.
-	if _, had := withQuotas.Load(tenant); had {
-		tenantQuotaHard.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
-		tenantQuotaUsed.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
-		withQuotas.Delete(tenant)
-	}
-	if len(quotas) > 0 {
-		withQuotas.Store(tenant, true)
-	}
+	cur := map[quotaSeriesKey]struct{}{}
 	for _, q := range quotas {
 		for name, v := range q.Hard {
+			cur[quotaSeriesKey{q.Name, string(name)}] = struct{}{}
 			tenantQuotaHard.WithLabelValues(tenant, q.Name, string(name)).Set(v.AsApproximateFloat64())
 			used := q.Used[name]
 			tenantQuotaUsed.WithLabelValues(tenant, q.Name, string(name)).Set(used.AsApproximateFloat64())
 		}
+	}
+	quotaSeriesMu.Lock()
+	defer quotaSeriesMu.Unlock()
+	for k := range quotaSeries[tenant] {
+		if _, kept := cur[k]; !kept {
+			tenantQuotaHard.DeleteLabelValues(tenant, k.quota, k.resource)
+			tenantQuotaUsed.DeleteLabelValues(tenant, k.quota, k.resource)
+		}
+	}
+	if len(cur) == 0 {
+		delete(quotaSeries, tenant)
+	} else {
+		quotaSeries[tenant] = cur
 	}
 }
 
@@ -76,7 +90,5 @@ func ForgetTenant(tenant string) {
 	TenantReady.DeleteLabelValues(tenant)
 	ManagedObjects.DeleteLabelValues(tenant)
 	DriftFindings.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
-	tenantQuotaHard.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
-	tenantQuotaUsed.DeletePartialMatch(prometheus.Labels{"tenant": tenant})
-	withQuotas.Delete(tenant)
+	RecordTenantQuotas(tenant, nil)
 }

@@ -148,6 +148,7 @@ func operatorRollout(ctx context.Context, c *localcluster.Cluster, admin client.
 	res.classObjectWrites = int(load["APPLY resourcequotas"].count)
 	progress("operator: class rollout to %d Tenants in %.1f s: %d writes, %d of them quota applies (%d objects changed), and %d dry runs",
 		n, res.classS, res.classWrites, res.classObjectWrites, res.classChanged, res.classDryRuns)
+	progress("operator: class rollout: API server served %s", load.summary(n))
 	return nil
 }
 

@@ -172,12 +172,12 @@ func (r result) summary() string {
 	a := r.admission
 	return fmt.Sprintf("bench: tenants=%d namespaces=%d objects=%d raw_s=%.1f converge_s=%.1f ratio=%.2f restart_s=%.1f restart_gets=%d restart_writes=%d resync_writes=%d drift_p50_ms=%.0f drift_p99_ms=%.0f drift_churn_p50_ms=%.0f drift_churn_p99_ms=%.0f drift_timeouts=%d rss_mb=%.0f cpu_s=%.1f"+
 		" class_changed=%d class_floor_s=%.1f class_s=%.1f class_ratio=%.2f class_object_writes=%d class_writes=%d class_dry_runs=%d"+
-		" pod_guarded_p50_ms=%.1f pod_guarded_p99_ms=%.1f pod_plain_p50_ms=%.1f pod_plain_p99_ms=%.1f"+
+		" pod_guarded_p50_ms=%.1f pod_guarded_p99_ms=%.1f pod_plain_p50_ms=%.1f pod_plain_p99_ms=%.1f pod_ratio_p50=%.2f pod_validating_only_ratio_p50=%.2f"+
 		" claim_p50_ms=%.0f claim_p99_ms=%.0f claim_writes=%.1f"+
 		" rebalance_p50_ms=%.0f rebalance_p99_ms=%.0f rebalance_writes_per_100_pods=%.0f",
 		r.tenants, r.namespaces, r.objects, r.rawS, r.convergeS, r.ratio(), r.restartS, r.restartGets, r.restartWrites, r.resyncWrites, r.driftP50, r.driftP99, r.churnP50, r.churnP99, r.driftTimeouts+r.churnTimeouts, r.rssMB, r.cpuS,
 		r.classChanged, r.classFloorS, r.classS, r.classRatio(), r.classObjectWrites, r.classWrites, r.classDryRuns,
-		a.guardedP50, a.guardedP99, a.plainP50, a.plainP99,
+		a.guardedP50, a.guardedP99, a.plainP50, a.plainP99, a.ratio(), a.validatingRatio(),
 		r.claimP50, r.claimP99, r.claimWrites,
 		r.rebalanceP50, r.rebalanceP99, r.rebalanceWrites)
 }

@@ -160,7 +160,17 @@ func floor(ctx context.Context, p params, n int, res *result) (float64, error) {
 	}
 	res.floorLoad = loadAfter.since(loadBefore)
 	progress("floor: API server served %s", res.floorLoad.summary(n))
-	return raw, floorRollout(ctx, op, p, n, res)
+	rolloutBefore, err := apiServerLoad(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	if err := floorRollout(ctx, op, p, n, res); err != nil {
+		return 0, err
+	}
+	if after, err := apiServerLoad(ctx, c); err == nil {
+		progress("floor: class change: API server served %s", after.since(rolloutBefore).summary(n))
+	}
+	return raw, nil
 }
 
 // forEach runs fn for 0..n-1 with the given concurrency, reporting progress.

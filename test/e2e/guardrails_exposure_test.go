@@ -5,6 +5,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -104,8 +105,8 @@ var _ = Describe("Exposure, storage and network guardrails", Ordered, ContinueOn
 
 	It("lets the owner's NetworkPolicies stay within the isolation, never widen it", func(ctx SpecContext) {
 		const policy = "network-policy-guardrails"
-		const ingressHint = " would widen the Tenant isolation of tenant gx: peers may be pods of this namespace, namespaces labelled tenantry.io/tenant: gx or the Tenant's allowIngressFrom"
-		const egressHint = " would widen the Tenant egress of tenant gx: peers may be pods of this namespace, namespaces labelled tenantry.io/tenant: gx, cluster DNS on port 53 or the Tenant's allowEgressTo"
+		const ingressHint = " would widen the Tenant isolation of tenant gx: peers may be pods of this namespace, namespaces labelled tenantry.io/tenant: gx or the Tenant's allowIngressFrom (namespaceSelector {kubernetes.io/metadata.name: ingress-nginx})"
+		const egressHint = " would widen the Tenant egress of tenant gx: peers may be pods of this namespace, namespaces labelled tenantry.io/tenant: gx, cluster DNS on port 53 or the Tenant's allowEgressTo (namespaceSelector {kubernetes.io/metadata.name: egress-proxy})"
 		sel := func(labels map[string]string) *metav1.LabelSelector {
 			return &metav1.LabelSelector{MatchLabels: labels}
 		}
@@ -141,8 +142,65 @@ var _ = Describe("Exposure, storage and network guardrails", Ordered, ContinueOn
 		expectDenied(own.Create(ctx, np("dns-any-port", nil, to(networkingv1.NetworkPolicyPeer{NamespaceSelector: sel(map[string]string{corev1.LabelMetadataName: "kube-system"}),
 			PodSelector: sel(map[string]string{"k8s-app": "kube-dns"})}))), policy,
 			"egress to namespaceSelector {kubernetes.io/metadata.name: kube-system} with a podSelector"+egressHint)
+		// The DNS exception is port 53, not a range starting there.
+		wide := intstr.FromInt32(53)
+		expectDenied(own.Create(ctx, np("dns-range", nil, []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{{
+			NamespaceSelector: sel(map[string]string{corev1.LabelMetadataName: "kube-system"}), PodSelector: sel(map[string]string{"k8s-app": "kube-dns"})}},
+			Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &wide, EndPort: ptr.To[int32](65535)}}}})), policy,
+			"egress to namespaceSelector {kubernetes.io/metadata.name: kube-system} with a podSelector"+egressHint)
 		// Widening one already admitted is refused as well.
 		expectDenied(own.Patch(ctx, np("within", nil, nil), mergePatch(`{"spec":{"egress":[{}]}}`)), policy,
 			"egress to every destination (a rule without to)"+egressHint)
+
+		// A policy that already leaves the isolation (written by a cluster
+		// admin) stays editable, but an UPDATE may not change what its
+		// peers select: a changed peer is a new one.
+		legacy := np("legacy", from(
+			networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+				{Key: "team", Operator: metav1.LabelSelectorOpIn, Values: []string{"a"}}}}},
+			networkingv1.NetworkPolicyPeer{NamespaceSelector: sel(map[string]string{"team": "b", "env": "dev"}), PodSelector: sel(map[string]string{"app": "db"})}), nil)
+		Expect(admin.Create(ctx, legacy)).To(Succeed())
+		Expect(own.Patch(ctx, legacy, mergePatch(`{"metadata":{"labels":{"edited":"yes"}}}`))).To(Succeed())
+		const unchanged = `{"podSelector":{"matchLabels":{"app":"db"}},"namespaceSelector":{"matchLabels":{"team":"b","env":"dev"}}}`
+		expectDenied(own.Patch(ctx, legacy, mergePatch(`{"spec":{"ingress":[{"from":[`+
+			`{"namespaceSelector":{"matchExpressions":[{"key":"team","operator":"Exists"}]}},`+unchanged+`]}]}}`)), policy,
+			"ingress from namespaceSelector {matchExpressions}"+ingressHint)
+		expectDenied(own.Patch(ctx, legacy, mergePatch(`{"spec":{"ingress":[{"from":[`+
+			`{"namespaceSelector":{"matchExpressions":[{"key":"team","operator":"In","values":["a"]}]}},`+
+			`{"podSelector":{},"namespaceSelector":{"matchLabels":{"team":"b","env":"dev"}}}]}]}}`)), policy,
+			"ingress from namespaceSelector {env: dev, team: b} with a podSelector"+ingressHint)
+	})
+
+	It("holds Services to the Tenant's serviceTypes", func(ctx SpecContext) {
+		const typed, typedNS = "gx-types", "gx-types-a"
+		t := &tenantryv1alpha1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: typed}, Spec: tenantryv1alpha1.TenantSpec{
+			Owners:     []tenantryv1alpha1.Subject{{Kind: "Group", Name: ownerGroup, APIGroup: rbacv1.GroupName}},
+			Namespaces: []tenantryv1alpha1.TenantNamespace{{Name: typedNS}},
+			Workloads:  &tenantryv1alpha1.Workloads{ServiceTypes: []tenantryv1alpha1.ServiceType{"ClusterIP"}}}}
+		Expect(admin.Create(ctx, t)).To(Succeed())
+		DeferCleanup(func(ctx SpecContext) { _ = admin.Delete(ctx, t) })
+		waitReady(ctx, typed)
+		svc := func(name string, typ corev1.ServiceType) *corev1.Service {
+			s := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: typedNS, Name: name}, Spec: corev1.ServiceSpec{Type: typ, Ports: []corev1.ServicePort{{Port: 80}}}}
+			if typ == corev1.ServiceTypeExternalName {
+				s.Spec.ExternalName, s.Spec.Ports = "db.example.com", nil
+			}
+			return s
+		}
+		Expect(own.Create(ctx, svc("web", corev1.ServiceTypeClusterIP))).To(Succeed())
+		expectDenied(own.Create(ctx, svc("node", corev1.ServiceTypeNodePort)), "exposure-guardrails",
+			"Service type NodePort is not an allowed service type of tenant gx-types (ClusterIP)")
+		expectDenied(own.Create(ctx, svc("alias", corev1.ServiceTypeExternalName)), "exposure-guardrails",
+			"Service type ExternalName is not an allowed service type of tenant gx-types (ClusterIP)")
+		// Listed, ExternalName is admitted.
+		Eventually(func() error {
+			if err := admin.Get(ctx, client.ObjectKeyFromObject(t), t); err != nil {
+				return err
+			}
+			t.Spec.Workloads.ServiceTypes = []tenantryv1alpha1.ServiceType{"ClusterIP", "ExternalName"}
+			return admin.Update(ctx, t)
+		}).WithContext(ctx).Should(Succeed())
+		waitReady(ctx, typed)
+		Eventually(func() error { return own.Create(ctx, svc("alias", corev1.ServiceTypeExternalName)) }).WithContext(ctx).Should(Succeed())
 	})
 })

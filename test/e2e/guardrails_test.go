@@ -95,6 +95,25 @@ var _ = Describe("Workload guardrails", Ordered, ContinueOnFailure, func() {
 		}
 	})
 
+	It("holds image volumes to the registries and pull policy, in pods and every template kind", func(ctx SpecContext) {
+		withImage := func(ref string, pull corev1.PullPolicy) func(*corev1.PodSpec) {
+			return func(s *corev1.PodSpec) {
+				s.Volumes = append(s.Volumes, corev1.Volume{Name: "tools", VolumeSource: corev1.VolumeSource{
+					Image: &corev1.ImageVolumeSource{Reference: ref, PullPolicy: pull}}})
+			}
+		}
+		Expect(own.Create(ctx, pod("image-volume", withImage("ghcr.io/team-a/tools:1", corev1.PullAlways)))).To(Succeed())
+		expectDenied(own.Create(ctx, pod("foreign-volume", withImage("docker.io/evil/tools:1", corev1.PullAlways))), policy,
+			"image docker.io/evil/tools:1"+registries)
+		expectDenied(own.Create(ctx, pod("cached-volume", withImage("ghcr.io/team-a/tools:1", corev1.PullIfNotPresent))), policy,
+			"image volume tools must have pullPolicy Always, as tenant gr requires")
+		for _, kind := range templateKinds {
+			spec := guardedSpec(tenant)
+			withImage("quay.io/evil/tools:1", corev1.PullAlways)(&spec)
+			expectDenied(own.Create(ctx, workload(kind, ns, "volume-"+lowerKind(kind), spec)), policy, "image quay.io/evil/tools:1"+registries)
+		}
+	})
+
 	It("holds ephemeral containers (pods/ephemeralcontainers, kubectl debug) to the registries", func(ctx SpecContext) {
 		p := &corev1.Pod{}
 		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "ok"}, p)).To(Succeed())
@@ -119,6 +138,11 @@ var _ = Describe("Workload guardrails", Ordered, ContinueOnFailure, func() {
 		}
 		Expect(own.Create(ctx, withClaim("standard"))).To(Succeed())
 		expectDenied(own.Create(ctx, withClaim("fast")), policy, "storage class fast is not an allowed storage class of tenant gr (standard)")
+		bound := withClaim("standard").(*appsv1.StatefulSet)
+		bound.Name = "db-bound"
+		bound.Spec.VolumeClaimTemplates[0].Spec.VolumeName = "pv-of-another-tenant"
+		expectDenied(own.Create(ctx, bound), policy, "a PersistentVolumeClaim may not name spec.volumeName in the namespaces of tenant gr: "+
+			"binding a claim to an existing PersistentVolume is the cluster's to do")
 	})
 
 	It("adds the node selector where MutatingAdmissionPolicy is served, and requires it where not", func(ctx SpecContext) {
@@ -133,6 +157,11 @@ var _ = Describe("Workload guardrails", Ordered, ContinueOnFailure, func() {
 		dep := workload("Deployment", ns, "selected", corev1.PodSpec{})
 		Expect(admin.Get(ctx, client.ObjectKeyFromObject(dep), dep)).To(Succeed())
 		Expect(templateSpec(dep).NodeSelector).To(Equal(map[string]string{"pool": tenant}))
+		// A CronJob's template is two levels deeper (jobTemplate.spec.template).
+		Expect(own.Create(ctx, workload("CronJob", ns, "selected", spec))).To(Succeed())
+		cron := workload("CronJob", ns, "selected", corev1.PodSpec{})
+		Expect(admin.Get(ctx, client.ObjectKeyFromObject(cron), cron)).To(Succeed())
+		Expect(templateSpec(cron).NodeSelector).To(Equal(map[string]string{"pool": tenant}))
 
 		// Without the mutating policy (a cluster before 1.36), pods must carry it.
 		binding := &admissionregistrationv1.MutatingAdmissionPolicyBinding{}
