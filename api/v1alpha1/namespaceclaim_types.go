@@ -9,10 +9,15 @@ import (
 type NamespaceClaimSpec struct {
 	// labels added to the claimed namespace (on top of the Tenant's
 	// namespaceMetadata.labels). Labels under tenantry.io/ and
-	// pod-security.kubernetes.io/ are reserved.
+	// pod-security.kubernetes.io/ are reserved, and so, unlike in a Tenant,
+	// is every label under kubernetes.io/ or k8s.io/ and their subdomains:
+	// these are the first namespace labels a tenant owner chooses, and
+	// namespace selectors trust Kubernetes' own (kubernetes.io/metadata.name
+	// names a namespace in every selector Tenantry writes).
 	// +optional
 	// +kubebuilder:validation:MaxProperties=32
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !k.startsWith('tenantry.io/') && !k.startsWith('pod-security.kubernetes.io/'))",message="labels under tenantry.io/ and pod-security.kubernetes.io/ are reserved; Pod Security comes from the Tenant"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.startsWith('pod-security.kubernetes.io/') || !k.matches('^([^/]*[.])?(kubernetes|k8s)[.]io/'))",message="labels under kubernetes.io/, k8s.io/ and their subdomains are reserved for Kubernetes: the API server sets kubernetes.io/metadata.name itself, and namespace selectors trust these labels"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !format.qualifiedName().validate(k).hasValue())",message="label keys must be qualified names: an optional DNS subdomain prefix and '/', then at most 63 characters of alphanumerics, '-', '_' or '.', beginning and ending with an alphanumeric"
 	Labels map[string]LabelValue `json:"labels,omitempty"`
 

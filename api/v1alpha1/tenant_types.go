@@ -166,8 +166,9 @@ type SelfService struct {
 
 	// deletionPolicy says what deleting a claim does to its namespace:
 	// Retain (default) releases it, Delete deletes it (only one Tenantry
-	// created). A claim deleted with the namespace it is in never deletes
-	// its namespace. When the Tenant is deleted, its deletionPolicy applies.
+	// created for that claim). A claim deleted with the namespace it is in
+	// does the same, so only Delete cascades. When the Tenant is deleted,
+	// its deletionPolicy applies.
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 }

@@ -83,7 +83,7 @@ func (m *claimMemory) forget(tenant string) {
 // nothing. passErr (the pass's own error) keeps an accepted claim from
 // being Ready.
 func (r *TenantReconciler) writeClaims(ctx context.Context, t *tenantryv1alpha1.Tenant, p *plan.Plan, ex *execution, passErr error) error {
-	if p == nil || p.Halted {
+	if p == nil {
 		return nil
 	}
 	now := metav1.NewTime(r.now())

@@ -56,6 +56,15 @@ func ownerClient(t *testing.T, tenant string) client.Client {
 	return c
 }
 
+// readyOwner creates the Tenant, waits until it is Ready and returns a
+// client as its owner.
+func readyOwner(t *testing.T, tn *tenantryv1alpha1.Tenant) client.Client {
+	t.Helper()
+	createTenant(t, tn)
+	waitReady(t, tn.Name)
+	return ownerClient(t, tn.Name)
+}
+
 func newClaim(namespace, name string) *tenantryv1alpha1.NamespaceClaim {
 	return &tenantryv1alpha1.NamespaceClaim{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
 }
@@ -78,9 +87,7 @@ func waitClaim(t *testing.T, namespace, name string, status metav1.ConditionStat
 
 func TestClaimBecomesATenantNamespace(t *testing.T) {
 	tn := selfServiceTenant("ssa", 3)
-	createTenant(t, tn)
-	waitReady(t, tn.Name)
-	owner := ownerClient(t, tn.Name)
+	owner := readyOwner(t, tn)
 	c := newClaim("ssa-dev", "ssa-feature")
 	c.Spec.Labels = map[string]tenantryv1alpha1.LabelValue{"purpose": "feature"}
 	if err := owner.Create(context.Background(), c); err != nil {
@@ -224,9 +231,7 @@ func TestClaimRefusalsMakeNoNamespace(t *testing.T) {
 
 func TestConcurrentClaimsNeverExceedTheMaximum(t *testing.T) {
 	tn := selfServiceTenant("ssf", 3)
-	createTenant(t, tn)
-	waitReady(t, tn.Name)
-	owner := ownerClient(t, tn.Name)
+	owner := readyOwner(t, tn)
 	ctx := context.Background()
 	stop := make(chan struct{})
 	var most int
@@ -284,17 +289,10 @@ func TestConcurrentClaimsNeverExceedTheMaximum(t *testing.T) {
 func TestClaimDeletionPolicies(t *testing.T) {
 	tn := selfServiceTenant("ssg", 3)
 	tn.Spec.SelfService.DeletionPolicy = tenantryv1alpha1.DeletionPolicyDelete
-	createTenant(t, tn)
-	waitReady(t, tn.Name)
-	owner := ownerClient(t, tn.Name)
+	owner := readyOwner(t, tn)
 	ctx := context.Background()
-	must(owner.Create(ctx, newClaim("ssg-dev", "ssg-host")))
-	waitClaim(t, "ssg-dev", "ssg-host", metav1.ConditionTrue, tenantryv1alpha1.ReasonReconciled)
 	must(owner.Create(ctx, newClaim("ssg-dev", "ssg-gone")))
 	waitClaim(t, "ssg-dev", "ssg-gone", metav1.ConditionTrue, tenantryv1alpha1.ReasonReconciled)
-	// A claim in a claimed namespace.
-	must(owner.Create(ctx, newClaim("ssg-host", "ssg-nested")))
-	waitClaim(t, "ssg-host", "ssg-nested", metav1.ConditionTrue, tenantryv1alpha1.ReasonReconciled)
 
 	// Delete: deleting the claim deletes its namespace.
 	must(owner.Delete(ctx, newClaim("ssg-dev", "ssg-gone")))
@@ -304,20 +302,55 @@ func TestClaimDeletionPolicies(t *testing.T) {
 		g.Expect(apierrors.IsNotFound(err) || err == nil && ns.DeletionTimestamp != nil).To(BeTrue())
 	}, eventually, 100*time.Millisecond).Should(Succeed())
 
-	// The namespace a claim is in is deleted, and the claim with it (the
-	// namespace controller does that; envtest has none, so the claim is
-	// deleted by hand): its namespace is released, never deleted.
-	must(k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ssg-host"}}))
-	must(k8s.Delete(ctx, newClaim("ssg-host", "ssg-nested")))
-	NewWithT(t).Eventually(func(g Gomega) {
-		ns := &corev1.Namespace{}
-		g.Expect(k8s.Get(ctx, client.ObjectKey{Name: "ssg-nested"}, ns)).To(Succeed())
-		g.Expect(ns.DeletionTimestamp).To(BeNil())
-		g.Expect(ns.Labels).NotTo(HaveKey(tenantryv1alpha1.TenantLabel))
-	}, eventually, 100*time.Millisecond).Should(Succeed())
-	time.Sleep(time.Second)
-	if ns := get(t, &corev1.Namespace{}, "", "ssg-nested"); ns.DeletionTimestamp != nil {
-		t.Fatal("deleting a namespace cascaded to the namespace of a claim in it")
+}
+
+// TestHostNamespaceDeletion: the namespace a claim is in is deleted, and
+// the claim with it (the namespace controller does that; envtest has none,
+// so the claim is deleted by hand, and deleted namespaces stay Terminating).
+// The claimed namespace follows selfService.deletionPolicy, as when the
+// claim alone is deleted: released with its content under Retain (the
+// default), deleted under Delete.
+func TestHostNamespaceDeletion(t *testing.T) {
+	for _, tt := range []struct {
+		name, tenant string
+		policy       tenantryv1alpha1.DeletionPolicy
+	}{{"Retain by default", "ssi", ""}, {"Delete", "ssj", tenantryv1alpha1.DeletionPolicyDelete}} {
+		t.Run(tt.name, func(t *testing.T) {
+			tn := selfServiceTenant(tt.tenant, 3)
+			tn.Spec.SelfService.DeletionPolicy = tt.policy
+			owner := readyOwner(t, tn)
+			ctx := context.Background()
+			host, nested := tt.tenant+"-host", tt.tenant+"-nested"
+			must(owner.Create(ctx, newClaim(tt.tenant+"-dev", host)))
+			waitClaim(t, tt.tenant+"-dev", host, metav1.ConditionTrue, tenantryv1alpha1.ReasonReconciled)
+			must(owner.Create(ctx, newClaim(host, nested)))
+			waitClaim(t, host, nested, metav1.ConditionTrue, tenantryv1alpha1.ReasonReconciled)
+			must(k8s.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: nested, Name: "data"}, Data: map[string]string{"k": "v"}}))
+
+			must(k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: host}}))
+			must(k8s.Delete(ctx, newClaim(host, nested)))
+			if tt.policy == tenantryv1alpha1.DeletionPolicyDelete {
+				NewWithT(t).Eventually(func(g Gomega) {
+					ns := &corev1.Namespace{}
+					err := k8s.Get(ctx, client.ObjectKey{Name: nested}, ns)
+					g.Expect(apierrors.IsNotFound(err) || err == nil && ns.DeletionTimestamp != nil).To(BeTrue(), "%v", err)
+				}, eventually, 100*time.Millisecond).Should(Succeed())
+				return
+			}
+			NewWithT(t).Eventually(func(g Gomega) {
+				ns := &corev1.Namespace{}
+				g.Expect(k8s.Get(ctx, client.ObjectKey{Name: nested}, ns)).To(Succeed())
+				g.Expect(ns.Labels).NotTo(HaveKey(tenantryv1alpha1.TenantLabel))
+				g.Expect(ns.Annotations).NotTo(HaveKey(tenantryv1alpha1.ClaimAnnotation))
+			}, eventually, 100*time.Millisecond).Should(Succeed())
+			time.Sleep(time.Second)
+			if ns := get(t, &corev1.Namespace{}, "", nested); ns.DeletionTimestamp != nil {
+				t.Fatal("under Retain, deleting a namespace cascaded to the namespace of a claim in it")
+			}
+			if cm := get(t, &corev1.ConfigMap{}, nested, "data"); cm.Data["k"] != "v" {
+				t.Fatalf("the released namespace keeps its content: %v", cm.Data)
+			}
+		})
 	}
 }
 

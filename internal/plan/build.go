@@ -75,16 +75,12 @@ func newBuilder(e *effective.Tenant, obs *Observed, cfg Config) *builder {
 func (b *builder) build() *Plan {
 	if !b.obs.Deleting {
 		if reason, message := classProblem(b.e); reason != "" {
-			b.stall(reason, message)
-			b.p.Halted = true
-			return b.p
+			return b.halt(reason, message)
 		}
 		if len(b.obs.Preflight) > 0 {
 			// Nothing of a refused spec is applied: no namespace, no object.
 			refusals := slices.Sorted(slices.Values(b.obs.Preflight))
-			b.stall(tenantryv1alpha1.ReasonInvalidSpec, "The API server refuses "+strings.Join(refusals, "; ")+"; nothing of this spec was applied")
-			b.p.Halted = true
-			return b.p
+			return b.halt(tenantryv1alpha1.ReasonInvalidSpec, "The API server refuses "+strings.Join(refusals, "; ")+"; nothing of this spec was applied")
 		}
 		b.checkClusterRoles()
 		b.hostnames()
@@ -133,6 +129,15 @@ func ForbiddenClusterRoles(e *effective.Tenant, allowed []string) []string {
 		}
 	}
 	return forbidden
+}
+
+// halt stalls the Tenant as a whole: nothing is applied or pruned, and
+// each of its claims is told why.
+func (b *builder) halt(reason, message string) *Plan {
+	b.stall(reason, message)
+	b.p.Halted = true
+	b.haltedClaims(reason, message)
+	return b.p
 }
 
 func (b *builder) stall(reason, message string) {

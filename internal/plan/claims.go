@@ -79,6 +79,20 @@ func (b *builder) claims() {
 	}
 }
 
+// haltedClaims gives each claim of a halted Tenant the Tenant's reason: no
+// claim is decided while the Tenant's spec is refused, but none is left
+// without a status (kstatus would call it InProgress indefinitely).
+func (b *builder) haltedClaims(reason, message string) {
+	for i := range b.obs.Claims {
+		c := &b.obs.Claims[i]
+		if host := b.obs.Namespaces[c.Namespace].Object; host == nil || !provenOurs(b.e, host) {
+			continue
+		}
+		b.p.Claims = append(b.p.Claims, status.ClaimVerdict{Namespace: c.Namespace, Name: c.Name, Generation: c.Generation,
+			Halted: true, Reason: reason, Message: fmt.Sprintf("Tenant %s: %s", b.e.Name, message)})
+	}
+}
+
 // refusal is why a claim gets no namespace ("" when it is accepted).
 func (b *builder) refusal(c *tenantryv1alpha1.NamespaceClaim, own bool, spec map[string]bool, taken map[string]string) (string, string) {
 	name, tenant := c.Name, b.e.Name

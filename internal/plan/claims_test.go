@@ -12,6 +12,7 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/effective"
 	"github.com/tenantry/tenantry/internal/kinds"
 	"github.com/tenantry/tenantry/internal/status"
 )
@@ -270,20 +271,42 @@ func TestClaimChangeIsNotDrift(t *testing.T) {
 
 func TestClaimedNamespaceDeparture(t *testing.T) {
 	const deleteNs, release = "delete Namespace/team-x", "release Namespace/team-x"
+	const del = tenantryv1alpha1.DeletionPolicyDelete
+	gone := func(w *world) { w.obs.Namespaces["team-dev"] = Namespace{} }
 	tests := []struct {
-		name            string
-		selfService     tenantryv1alpha1.DeletionPolicy
-		tenantPolicy    tenantryv1alpha1.DeletionPolicy
-		hostTerminating bool
-		tenantDeleted   bool
-		want            string
+		name          string
+		selfService   tenantryv1alpha1.DeletionPolicy
+		tenantPolicy  tenantryv1alpha1.DeletionPolicy
+		tenantDeleted bool
+		// host changes the claim's own namespace, team-dev.
+		host func(w *world)
+		// entry changes the inventory entry, ns the claimed namespace.
+		entry func(e *tenantryv1alpha1.InventoryEntry)
+		ns    func(ns *corev1.Namespace)
+		want  string
 	}{
 		{name: "claim deleted, Retain by default", want: release},
-		{name: "claim deleted, Delete", selfService: tenantryv1alpha1.DeletionPolicyDelete, want: deleteNs},
-		{name: "claim deleted, the Tenant's Delete does not apply", tenantPolicy: tenantryv1alpha1.DeletionPolicyDelete, want: release},
-		{name: "claim deleted with its namespace: never cascades", selfService: tenantryv1alpha1.DeletionPolicyDelete, hostTerminating: true, want: release},
-		{name: "Tenant deleted: the Tenant's Delete", tenantPolicy: tenantryv1alpha1.DeletionPolicyDelete, tenantDeleted: true, want: deleteNs},
-		{name: "Tenant deleted: the Tenant's Retain", selfService: tenantryv1alpha1.DeletionPolicyDelete, tenantDeleted: true, want: release},
+		{name: "claim deleted, Delete", selfService: del, want: deleteNs},
+		{name: "claim deleted, the Tenant's Delete does not apply", tenantPolicy: del, want: release},
+		{name: "host namespace terminating, Retain by default", host: terminating, want: release},
+		{name: "host namespace terminating, Delete", selfService: del, host: terminating, want: deleteNs},
+		{name: "host namespace gone, Delete", selfService: del, host: gone, want: deleteNs},
+		{name: "host namespace gone, the Tenant's Delete does not apply", tenantPolicy: del, host: gone, want: release},
+		{name: "host namespace released: the claim is no longer the tenant's", selfService: del, host: func(w *world) {
+			w.obs.Namespaces["team-dev"] = Namespace{Object: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-dev", UID: "ns-uid-team-dev"}}}
+		}, want: release},
+		{name: "host namespace another Tenant's", selfService: del, host: func(w *world) {
+			ns := w.obs.Namespaces["team-dev"].Object
+			ns.Annotations = map[string]string{tenantryv1alpha1.TenantUIDAnnotation: "another-uid"}
+		}, want: release},
+		{name: "adopted, never deleted", selfService: del, host: gone,
+			entry: func(e *tenantryv1alpha1.InventoryEntry) { e.Origin = tenantryv1alpha1.NamespaceAdopted }, want: release},
+		{name: "not made for that claim (annotation)", selfService: del, host: gone,
+			ns: func(ns *corev1.Namespace) { ns.Annotations[tenantryv1alpha1.ClaimAnnotation] = "team-dev/other" }, want: release},
+		{name: "no claim annotation", selfService: del,
+			ns: func(ns *corev1.Namespace) { delete(ns.Annotations, tenantryv1alpha1.ClaimAnnotation) }, want: release},
+		{name: "Tenant deleted: the Tenant's Delete", tenantPolicy: del, tenantDeleted: true, want: deleteNs},
+		{name: "Tenant deleted: the Tenant's Retain", selfService: del, tenantDeleted: true, want: release},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -293,9 +316,16 @@ func TestClaimedNamespaceDeparture(t *testing.T) {
 			w := converged(t, tn)
 			c := claim("team-dev", "team-x", 0)
 			w.obs.Namespaces["team-x"] = claimedNamespace(tn, c)
-			w.obs.Inventory["team-x"] = tenantryv1alpha1.InventoryEntry{Name: "team-x", UID: "ns-uid-team-x", Origin: tenantryv1alpha1.NamespaceCreated, Claim: "team-dev/team-x"}
-			if tt.hostTerminating {
-				w.obs.Namespaces["team-dev"].Object.DeletionTimestamp = &metav1.Time{Time: claimEpoch}
+			entry := tenantryv1alpha1.InventoryEntry{Name: "team-x", UID: "ns-uid-team-x", Origin: tenantryv1alpha1.NamespaceCreated, Claim: "team-dev/team-x"}
+			if tt.entry != nil {
+				tt.entry(&entry)
+			}
+			w.obs.Inventory["team-x"] = entry
+			if tt.ns != nil {
+				tt.ns(w.obs.Namespaces["team-x"].Object)
+			}
+			if tt.host != nil {
+				tt.host(w)
 			}
 			w.obs.Deleting = tt.tenantDeleted
 			p := w.plan(tn)
@@ -312,6 +342,31 @@ func TestClaimedNamespaceDeparture(t *testing.T) {
 	}
 }
 
+// terminating marks the claim's own namespace, team-dev, as being deleted.
+func terminating(w *world) {
+	w.obs.Namespaces["team-dev"].Object.DeletionTimestamp = &metav1.Time{Time: claimEpoch}
+}
+
+// TestClaimedNamespaceDepartureReadsAnUnobservedHost: a claimed namespace
+// entering the inventory in this pass has a host gather did not observe;
+// it is read whole before anything is deleted.
+func TestClaimedNamespaceDepartureReadsAnUnobservedHost(t *testing.T) {
+	tn := selfServiceTenant(3)
+	tn.Spec.SelfService.DeletionPolicy = tenantryv1alpha1.DeletionPolicyDelete
+	w := converged(t, tn)
+	c := claim("team-other", "team-x", 0)
+	w.obs.Namespaces["team-x"] = claimedNamespace(tn, c)
+	w.obs.Inventory["team-x"] = tenantryv1alpha1.InventoryEntry{Name: "team-x", UID: "ns-uid-team-x", Origin: tenantryv1alpha1.NamespaceCreated, Claim: "team-other/team-x"}
+	p := w.plan(tn)
+	if !slices.Contains(p.Confirm, Ref{Kind: kinds.Namespace, Name: "team-other"}) {
+		t.Fatalf("the host is read first: confirm %v", p.Confirm)
+	}
+	w.obs.Full[kinds.Key(kinds.Namespace, "", "team-other")] = nil
+	if p := w.plan(tn); !hasAction(p, "delete Namespace/team-x") {
+		t.Fatalf("the host is gone: Delete applies (%v)", summary(p))
+	}
+}
+
 func TestClaimOutsideTheTenantIsIgnored(t *testing.T) {
 	tn := selfServiceTenant(3)
 	w := converged(t, tn)
@@ -319,5 +374,23 @@ func TestClaimOutsideTheTenantIsIgnored(t *testing.T) {
 	w.obs.Claims = []tenantryv1alpha1.NamespaceClaim{claim("elsewhere", "team-x", 0)}
 	if p := w.plan(tn); len(p.Claims) != 0 || p.Changes() {
 		t.Fatalf("a claim outside the tenant's namespaces: %v %v", p.Claims, summary(p))
+	}
+}
+
+// TestHaltedTenantTellsItsClaims: a Tenant halted on its class decides no
+// claim and makes no namespace, but each claim in its namespaces gets the
+// Tenant's reason (a claim elsewhere is not its claim).
+func TestHaltedTenantTellsItsClaims(t *testing.T) {
+	tn := selfServiceTenant(3)
+	w := converged(t, tn)
+	w.obs.Namespaces["elsewhere"] = Namespace{Object: &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "elsewhere"}}}
+	w.obs.Claims = []tenantryv1alpha1.NamespaceClaim{claim("team-dev", "team-x", 0), claim("elsewhere", "team-y", 0)}
+	tn.Spec.Class = "gone"
+	p := Build(effective.WithClass(tn, nil, opts), w.obs, cfg)
+	want := []status.ClaimVerdict{{Namespace: "team-dev", Name: "team-x", Generation: 1, Halted: true,
+		Reason:  tenantryv1alpha1.ReasonClassNotFound,
+		Message: "Tenant team: TenantClass gone does not exist; nothing of this spec was applied or changed until it does"}}
+	if !p.Halted || p.Changes() || !slices.Equal(p.Claims, want) {
+		t.Fatalf("halted %v actions %v claims %+v", p.Halted, summary(p), p.Claims)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
@@ -29,21 +30,47 @@ func (d departure) deletes(policy tenantryv1alpha1.DeletionPolicy) bool {
 
 // policy is the deletion policy a departing namespace follows: the
 // Tenant's, unless it leaves because its claim is gone while the Tenant
-// stays. Then it is selfService.deletionPolicy, but only when the claim's
-// own namespace is still there and this Tenant's: a claim deleted with the
-// namespace it was in (or one that namespace left) never deletes anything,
-// so deleting a namespace never cascades.
+// stays. Then it is selfService.deletionPolicy, whether the claim was
+// deleted alone or with the namespace it was in (the contract: "the same
+// happens"; Retain by default, so by default nothing cascades). Delete
+// applies only to a namespace made for that very claim (its claim
+// annotation is the inventory's), and only while the claim's own
+// namespace is still this Tenant's or gone: a claim whose namespace left
+// the Tenant (released, relabelled, replaced) is no longer its claim.
 func (b *builder) policy(d departure) tenantryv1alpha1.DeletionPolicy {
 	if d.claim == "" || b.obs.Deleting {
 		return b.e.Spec.DeletionPolicy
 	}
-	host, _, _ := strings.Cut(d.claim, "/")
 	ss := b.e.Spec.SelfService
-	if hostNs := b.obs.Namespaces[host].Object; ss != nil && hostNs != nil && provenOurs(b.e, hostNs) && hostNs.DeletionTimestamp.IsZero() &&
-		ss.DeletionPolicy == tenantryv1alpha1.DeletionPolicyDelete {
-		return tenantryv1alpha1.DeletionPolicyDelete
+	if ss == nil || ss.DeletionPolicy != tenantryv1alpha1.DeletionPolicyDelete {
+		return tenantryv1alpha1.DeletionPolicyRetain
 	}
-	return tenantryv1alpha1.DeletionPolicyRetain
+	if ns := b.obs.Namespaces[d.name].Object; ns == nil || ns.Annotations[tenantryv1alpha1.ClaimAnnotation] != d.claim {
+		return tenantryv1alpha1.DeletionPolicyRetain
+	}
+	host, _, _ := strings.Cut(d.claim, "/")
+	hostNs, known := b.hostNamespace(host)
+	if !known || hostNs != nil && hostNs.DeletionTimestamp.IsZero() && !provenOurs(b.e, hostNs) {
+		return tenantryv1alpha1.DeletionPolicyRetain
+	}
+	return tenantryv1alpha1.DeletionPolicyDelete
+}
+
+// hostNamespace is the namespace a claim was in, nil when it is gone.
+// Gather observes the host of every inventory claim; a namespace entering
+// the inventory in this pass has its host read whole first (known false
+// until then, and nothing is decided on that plan).
+func (b *builder) hostNamespace(name string) (*corev1.Namespace, bool) {
+	if on, seen := b.obs.Namespaces[name]; seen {
+		return on.Object, true
+	}
+	full, read := b.obs.Full[kinds.Key(kinds.Namespace, "", name)]
+	if !read {
+		b.confirm(kinds.Namespace, "", name)
+		return nil, false
+	}
+	ns, _ := full.(*corev1.Namespace)
+	return ns, true
 }
 
 // prune plans the removal of what is this tenant's but no longer desired:

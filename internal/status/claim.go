@@ -19,6 +19,9 @@ type ClaimVerdict struct {
 	Phase    tenantryv1alpha1.NamespacePhase
 	// Reason and Message say why a claim is refused (a Stalled reason).
 	Reason, Message string
+	// Halted: the Tenant's spec is refused as a whole (Reason and Message
+	// are the Tenant's); the claim is not decided, and keeps any namespace.
+	Halted bool
 }
 
 // Key is <namespace>/<name>.
@@ -41,7 +44,9 @@ func Claim(prev tenantryv1alpha1.NamespaceClaimStatus, v ClaimVerdict, passErr e
 		}
 	}
 	if !v.Accepted {
-		st.Namespace = ""
+		if !v.Halted {
+			st.Namespace = "" // a halted Tenant takes no namespace away
+		}
 		set(tenantryv1alpha1.ConditionReady, metav1.ConditionFalse, v.Reason, v.Message)
 		set(tenantryv1alpha1.ConditionStalled, metav1.ConditionTrue, v.Reason, v.Message)
 		drop(tenantryv1alpha1.ConditionReconciling)

@@ -26,6 +26,8 @@ func TestClaimHealth(t *testing.T) {
 	refused := ClaimVerdict{Namespace: "team-dev", Name: "team-x", Generation: 1, Reason: tenantryv1alpha1.ReasonMaxNamespaces,
 		Message: "tenant team has 3 claimed namespaces, at most 3 allowed by selfService.maxNamespaces"}
 	accepted := ClaimVerdict{Namespace: "team-dev", Name: "team-x", Generation: 1, Accepted: true}
+	halted := ClaimVerdict{Namespace: "team-dev", Name: "team-x", Generation: 1, Halted: true, Reason: tenantryv1alpha1.ReasonClassNotFound,
+		Message: "Tenant team: TenantClass gold does not exist; nothing of this spec was applied or changed until it does"}
 	pending, active := accepted, accepted
 	pending.Phase, active.Phase = tenantryv1alpha1.NamespacePending, tenantryv1alpha1.NamespaceActive
 	cases := []struct {
@@ -49,6 +51,8 @@ func TestClaimHealth(t *testing.T) {
 			kstatus: kstatus.InProgressStatus, argo: "Progressing", argoMsg: "ReconcileError: etcdserver: request timed out"},
 		{name: "refused", v: refused, status: true, kstatus: kstatus.FailedStatus, argo: "Degraded",
 			argoMsg: "MaxNamespaces: tenant team has 3 claimed namespaces, at most 3 allowed by selfService.maxNamespaces"},
+		{name: "its Tenant halted", v: halted, status: true, kstatus: kstatus.FailedStatus, argo: "Degraded",
+			argoMsg: "ClassNotFound: " + halted.Message},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -100,5 +104,39 @@ func TestClaimStatusTransitions(t *testing.T) {
 	}
 	if again := Claim(ready, v, nil, metav1.NewTime(t0.Add(2e9))); !equality.Semantic.DeepEqual(again, ready) {
 		t.Fatalf("an unchanged verdict changes the status: %+v", again)
+	}
+}
+
+// TestClaimOfAHaltedTenant: a claim whose Tenant is halted is Stalled with
+// the Tenant's reason, Ready False, not Reconciling; a claim that had its
+// namespace keeps it in status.namespace (nothing is taken away), and it
+// becomes Ready again once the Tenant is no longer halted.
+func TestClaimOfAHaltedTenant(t *testing.T) {
+	const reason, message = tenantryv1alpha1.ReasonClassConstraintViolated, "Tenant team: 3 namespaces, at most 2 (TenantClass gold); nothing of this spec was applied or changed"
+	halted := ClaimVerdict{Namespace: "team-dev", Name: "team-x", Generation: 2, Halted: true, Reason: reason, Message: message}
+	active := ClaimVerdict{Namespace: "team-dev", Name: "team-x", Generation: 2, Accepted: true, Phase: tenantryv1alpha1.NamespaceActive}
+	for _, tt := range []struct {
+		name      string
+		prev      tenantryv1alpha1.NamespaceClaimStatus
+		namespace string
+	}{
+		{name: "never decided", namespace: ""},
+		{name: "had its namespace", prev: Claim(tenantryv1alpha1.NamespaceClaimStatus{}, active, nil, t0), namespace: "team-x"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := Claim(tt.prev, halted, nil, t0)
+			ready, stalled := meta.FindStatusCondition(st.Conditions, tenantryv1alpha1.ConditionReady), meta.FindStatusCondition(st.Conditions, tenantryv1alpha1.ConditionStalled)
+			if st.ObservedGeneration != 2 || st.Namespace != tt.namespace || ready == nil || stalled == nil ||
+				meta.FindStatusCondition(st.Conditions, tenantryv1alpha1.ConditionReconciling) != nil ||
+				ready.Status != metav1.ConditionFalse || ready.Reason != reason || ready.Message != message ||
+				stalled.Status != metav1.ConditionTrue || stalled.Reason != reason || stalled.Message != message {
+				t.Fatalf("halted: %+v", st)
+			}
+			back := Claim(st, active, nil, t0)
+			if !meta.IsStatusConditionTrue(back.Conditions, tenantryv1alpha1.ConditionReady) ||
+				meta.FindStatusCondition(back.Conditions, tenantryv1alpha1.ConditionStalled) != nil || back.Namespace != "team-x" {
+				t.Fatalf("no longer halted: %+v", back)
+			}
+		})
 	}
 }

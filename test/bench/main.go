@@ -145,6 +145,8 @@ type result struct {
 	// Claims: creation to Ready, and the operator's writes per claim.
 	claimP50, claimP99, claimWrites float64
 	claimSamples                    int
+	// claimWritesBy: the API server's writes per claim, by verb and resource.
+	claimWritesBy map[string]float64
 	// Tenant-wide quota: refused while the tenant has room → admitted,
 	// and the operator's writes per 100 admitted pods.
 	rebalanceP50, rebalanceP99, rebalanceWrites float64

@@ -215,7 +215,7 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	if res.admission, err = measureAdmission(ctx, c, admin, p.admission); err != nil {
 		return err
 	}
-	if err := measureClaims(ctx, admin, op, p, n, res); err != nil {
+	if err := measureClaims(ctx, c, admin, op, p, n, res); err != nil {
 		return err
 	}
 	if err := measureRebalance(ctx, c, admin, op, p, n, res); err != nil {

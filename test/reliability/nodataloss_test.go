@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,6 +81,8 @@ type ndStep struct {
 	adminDeleted string
 	// unclaimed: the NamespaceClaim (<namespace>/<name>) deleted in this step.
 	unclaimed string
+	// gone: the namespaces deleted in this step (the claims in them go too).
+	gone map[string]bool
 }
 
 // ndOps weighs the kinds of random step: mostly spec edits, then the
@@ -112,8 +115,8 @@ func listedByAny(model map[string]*ndSpec, ns string) bool {
 // absent when the Tenant listed it), it was still that Tenant's (same UID,
 // never released), and that Tenant's Delete policy asked for it (it dropped
 // the namespace from its spec, or was deleted itself) — for a claimed
-// namespace: its claim was deleted in that step (never one deleted with the
-// namespace it was in) under selfService.deletionPolicy Delete, or its
+// namespace: its claim was deleted in that step, alone or with the
+// namespace it was in, under selfService.deletionPolicy Delete, or its
 // Tenant was deleted under Delete; every other namespace
 // still holds the ConfigMap seeded in it. TENANTRY_SEED and TENANTRY_STEPS
 // change the sequence (the seed is logged, so a failure can be replayed).
@@ -125,7 +128,7 @@ func TestNoDataLoss(t *testing.T) {
 
 	model := map[string]*ndSpec{}
 	created := map[string]ndCreated{}
-	deletions, spared, claimed, claimDeletions := 0, 0, 0, 0
+	deletions, spared, claimed, claimDeletions, hostDeletions := 0, 0, 0, 0, 0
 	for step := 1; step <= steps; step++ {
 		before, listed := observeNamespaces(t), map[string][]string{}
 		for name, spec := range model {
@@ -135,6 +138,12 @@ func TestNoDataLoss(t *testing.T) {
 		t.Logf("step %d: %s", step, st.desc)
 		waitQuiet(t, model, st.deleted)
 		after := observeNamespaces(t)
+		st.gone = map[string]bool{}
+		for name, was := range before {
+			if now, exists := after[name]; !was.terminating && (!exists || now.uid != was.uid || now.terminating) {
+				st.gone[name] = true
+			}
+		}
 		for name, was := range before {
 			now, exists := after[name]
 			gone := !exists || now.uid != was.uid || now.terminating
@@ -153,8 +162,11 @@ func TestNoDataLoss(t *testing.T) {
 			if why := deletionAllowed(name, created[name], was, model, st); why != "" {
 				t.Fatalf("step %d (%s): namespace %s (labelled for %q) was deleted, but %s", step, st.desc, name, was.tenant, why)
 			}
-			if created[name].claim != "" {
+			if c := created[name].claim; c != "" {
 				claimDeletions++
+				if host, _, _ := strings.Cut(c, "/"); st.gone[host] {
+					hostDeletions++
+				}
 			}
 			delete(created, name)
 			deletions++
@@ -171,7 +183,8 @@ func TestNoDataLoss(t *testing.T) {
 		t.Fatalf("the default sequence made %d deletions, spared %d namespaces and claimed %d: it no longer tests both sides of the Delete policy, or claims",
 			deletions, spared, claimed)
 	}
-	t.Logf("%d namespaces created for NamespaceClaims, %d of them deleted (their claim deleted under Delete, or their Tenant)", claimed, claimDeletions)
+	t.Logf("%d namespaces created for NamespaceClaims, %d of them deleted (their claim deleted under Delete, or their Tenant), "+
+		"%d of those with the namespace their claim was in", claimed, claimDeletions, hostDeletions)
 	t.Logf("%d steps, %d namespace deletions, every one of a namespace Tenantry created, asked for by its Delete policy; "+
 		"%d times a Tenant with deletionPolicy Delete let go of a namespace it had not created (adopted, forged, left by a Tenant of its name) and it was kept; "+
 		"no seeded ConfigMap lost", steps, deletions, spared)
@@ -219,6 +232,7 @@ func deletionAllowed(name string, c ndCreated, was nsState, model map[string]*nd
 // claimedDeletionAllowed is deletionAllowed for a namespace created for a
 // NamespaceClaim.
 func claimedDeletionAllowed(c ndCreated, model map[string]*ndSpec, st ndStep) string {
+	host, _, _ := strings.Cut(c.claim, "/")
 	if last := st.deleted[c.tenant]; last != nil && last.uid == c.tenantUID {
 		if last.deletion == tenantryv1alpha1.DeletionPolicyDelete {
 			return ""
@@ -229,8 +243,8 @@ func claimedDeletionAllowed(c ndCreated, model map[string]*ndSpec, st ndStep) st
 	switch {
 	case spec == nil || spec.uid != c.tenantUID:
 		return fmt.Sprintf("it was claimed (%s) and the Tenant %s (uid %s) that created it is gone (its finalizer stripped)", c.claim, c.tenant, c.tenantUID)
-	case st.unclaimed != c.claim:
-		return fmt.Sprintf("its claim %s was not deleted in this step (a claim gone with the namespace it was in must never delete its own)", c.claim)
+	case st.unclaimed != c.claim && !st.gone[host]:
+		return fmt.Sprintf("its claim %s was not deleted in this step, neither alone nor with the namespace %s it was in", c.claim, host)
 	case spec.claimDeletion != tenantryv1alpha1.DeletionPolicyDelete:
 		return fmt.Sprintf("its claim %s was deleted under selfService.deletionPolicy %s", c.claim, spec.claimDeletion)
 	}
