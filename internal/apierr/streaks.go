@@ -38,3 +38,9 @@ func (f *Streaks) Failed(name string, now time.Time) time.Time {
 
 // Succeeded ends the Tenant's streak.
 func (f *Streaks) Succeeded(name string) { f.m.Delete(name) }
+
+// Failing says whether the Tenant is in a streak.
+func (f *Streaks) Failing(name string) bool {
+	_, ok := f.m.Load(name)
+	return ok
+}

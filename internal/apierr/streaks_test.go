@@ -43,7 +43,13 @@ func TestFailureStreaks(t *testing.T) {
 	if got := f.Failed("a", t0.Add(time.Minute)); !got.Equal(t0) {
 		t.Fatalf("second failure: streak starts %v, want %v", got, t0)
 	}
+	if !f.Failing("a") || f.Failing("b") {
+		t.Fatal("Failing")
+	}
 	f.Succeeded("a")
+	if f.Failing("a") {
+		t.Fatal("a success ends the streak")
+	}
 	if got := f.Failed("a", t0.Add(2*time.Minute)); !got.Equal(t0.Add(2 * time.Minute)) {
 		t.Fatalf("after success: streak starts %v, want a new one", got)
 	}

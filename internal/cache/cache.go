@@ -236,6 +236,14 @@ func (l *labelSets) forget(tenant string) {
 // Forget drops a deleted Tenant's label maps (copies still holding them keep them).
 func Forget(tenant string) { slimLabels.forget(tenant) }
 
+// Remembers says whether label maps of tenant are kept.
+func Remembers(tenant string) bool {
+	slimLabels.mu.Lock()
+	defer slimLabels.mu.Unlock()
+	_, ok := slimLabels.byTenant[tenant]
+	return ok
+}
+
 // TenantLabelSelector selects every object Tenantry manages. The cache holds
 // only such objects, so memory follows tenants, not cluster size.
 func TenantLabelSelector() labels.Selector {

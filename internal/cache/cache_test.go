@@ -122,7 +122,10 @@ func TestSlimForCacheEdges(t *testing.T) {
 	}
 	// A deleted Tenant's label map is forgotten; later copies get a new one.
 	first := slimLabels.of("gone", "")
-	slimLabels.forget("gone")
+	Forget("gone")
+	if Remembers("gone") {
+		t.Fatal("Forget kept the tenant's maps")
+	}
 	if reflect.ValueOf(slimLabels.of("gone", "")).UnsafePointer() == reflect.ValueOf(first).UnsafePointer() {
 		t.Fatal("forget kept the map")
 	}

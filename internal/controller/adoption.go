@@ -17,36 +17,10 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/adoption"
 	"github.com/tenantry/tenantry/internal/plan"
 	"github.com/tenantry/tenantry/internal/render"
 )
-
-// adoptionRecord is what a namespace looked like before Tenantry adopted it:
-// on release, what Tenantry took over is put back.
-type adoptionRecord struct {
-	TenantUID   types.UID         `json:"tenantUID"`
-	Labels      map[string]string `json:"labels,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-}
-
-// notRecorded are annotations an adoption record leaves out: ours, and
-// kubectl's copy of the whole object, which would double its size.
-var notRecorded = []string{tenantryv1alpha1.AdoptedAnnotation, tenantryv1alpha1.TenantUIDAnnotation,
-	corev1.LastAppliedConfigAnnotation}
-
-// dropMarks keeps Tenantry's own marks out of an adoption record: a
-// namespace adopted from an earlier Tenant (or from a version of Tenantry
-// without UIDs) carries them, and putting them back on release would leave
-// it looking managed.
-func dropMarks(rec *adoptionRecord) {
-	delete(rec.Labels, tenantryv1alpha1.TenantLabel)
-	if rec.Labels[tenantryv1alpha1.ManagedByLabel] == tenantryv1alpha1.ManagedByValue {
-		delete(rec.Labels, tenantryv1alpha1.ManagedByLabel)
-	}
-	for _, k := range notRecorded {
-		delete(rec.Annotations, k)
-	}
-}
 
 // recordAdoption writes, before Tenantry takes the namespace, what it was: a
 // namespace adopted earlier (by a Tenant of the same name since deleted)
@@ -57,7 +31,7 @@ func (r *TenantReconciler) recordAdoption(ctx context.Context, ex *execution, na
 	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
 		return "", client.IgnoreNotFound(err)
 	}
-	rec := adoptionRecord{}
+	rec := adoption.Record{}
 	if prev, ok := ns.Annotations[tenantryv1alpha1.AdoptedAnnotation]; ok && json.Unmarshal([]byte(prev), &rec) == nil {
 		if rec.TenantUID == ex.tenant.UID {
 			return "", nil
@@ -66,7 +40,7 @@ func (r *TenantReconciler) recordAdoption(ctx context.Context, ex *execution, na
 		rec.Labels = maps.Clone(ns.Labels)
 		rec.Annotations = maps.Clone(ns.Annotations)
 	}
-	dropMarks(&rec)
+	adoption.DropMarks(&rec)
 	rec.TenantUID = ex.tenant.UID
 	data, err := json.Marshal(rec)
 	if err != nil {
@@ -123,11 +97,11 @@ func (r *TenantReconciler) restoreAdopted(ctx context.Context, ex *execution, na
 	if !ok {
 		return nil
 	}
-	rec := adoptionRecord{}
+	rec := adoption.Record{}
 	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
 		logf.FromContext(ctx).Info("Unreadable adoption record; releasing without restoring", "namespace", name)
 	}
-	dropMarks(&rec)
+	adoption.DropMarks(&rec)
 	patch := map[string]any{"annotations": map[string]any{tenantryv1alpha1.AdoptedAnnotation: nil}}
 	restore := func(field string, was, now map[string]string) {
 		m, _ := patch[field].(map[string]any)

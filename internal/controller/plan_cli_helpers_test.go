@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"maps"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -159,11 +158,12 @@ func manifest(t *testing.T, objs ...client.Object) string {
 	return b.String()
 }
 
-// plannedWrites are the API requests the plans' actions are: a server-side
-// apply (PATCH) of the object, or its DELETE.
+// plannedWrites are the API requests the plans' actions are, each as often
+// as it is planned, sorted: a server-side apply (PATCH) of the object, or its
+// DELETE, and both for a replacement.
 func plannedWrites(t *testing.T, rep cli.Report) []string {
 	t.Helper()
-	set := map[string]bool{}
+	var out []string
 	for _, tr := range rep.Tenants {
 		for _, a := range tr.Actions {
 			method := http.MethodPatch
@@ -171,13 +171,14 @@ func plannedWrites(t *testing.T, rep cli.Report) []string {
 				method = http.MethodDelete
 			}
 			path := objectURL(t, a.Kind, a.Namespace, a.Name)
-			set[method+" "+path] = true
+			out = append(out, method+" "+path)
 			if a.Replace {
-				set[http.MethodDelete+" "+path] = true
+				out = append(out, http.MethodDelete+" "+path)
 			}
 		}
 	}
-	return slices.Sorted(maps.Keys(set))
+	slices.Sort(out)
+	return out
 }
 
 // objectURL is the API path of a managed object.
@@ -198,21 +199,24 @@ func objectURL(t *testing.T, kind, namespace, name string) string {
 	return path + "/" + k.Resource + "/" + name
 }
 
-// operatorWrites are the distinct writes the operator made since before to
-// objects whose path mentions one of names, Tenants (finalizer, status) left out.
+// operatorWrites are the writes the operator made since before to objects
+// whose path mentions one of names, each as often as it was sent, sorted;
+// Tenants (finalizer, status) left out. Compared with plannedWrites, a write
+// sent twice or one the plan did not list fails the test.
 func operatorWrites(before map[string]int, names ...string) []string {
-	set := map[string]bool{}
-	for k := range writes.since(before) {
+	var out []string
+	for k, n := range writes.since(before) {
 		if strings.Contains(k, "/apis/tenantry.io/") {
 			continue
 		}
-		for _, n := range names {
-			if strings.Contains(k, n) {
-				set[k] = true
+		if slices.ContainsFunc(names, func(name string) bool { return strings.Contains(k, name) }) {
+			for range n {
+				out = append(out, k)
 			}
 		}
 	}
-	return slices.Sorted(maps.Keys(set))
+	slices.Sort(out)
+	return out
 }
 
 // removeNamespace deletes a namespace for good, as the admin: envtest runs

@@ -25,6 +25,7 @@ import (
 	"github.com/tenantry/tenantry/internal/apihealth"
 	"github.com/tenantry/tenantry/internal/cache"
 	"github.com/tenantry/tenantry/internal/effective"
+	"github.com/tenantry/tenantry/internal/lanes"
 	"github.com/tenantry/tenantry/internal/metrics"
 	"github.com/tenantry/tenantry/internal/plan"
 	"github.com/tenantry/tenantry/internal/ratelimit"
@@ -84,7 +85,7 @@ type TenantReconciler struct {
 	claims claimMemory
 	// lanes orders the workqueue (repairs first); inFlight holds the
 	// Tenants whose pass is running, whose events are mostly their echoes.
-	lanes    *lanes
+	lanes    *lanes.Queue
 	inFlight sync.Map // tenant name -> struct{}
 }
 

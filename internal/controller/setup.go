@@ -25,6 +25,7 @@ import (
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 	"github.com/tenantry/tenantry/internal/effective"
 	"github.com/tenantry/tenantry/internal/kinds"
+	"github.com/tenantry/tenantry/internal/lanes"
 	"github.com/tenantry/tenantry/internal/plan"
 	"github.com/tenantry/tenantry/internal/ratelimit"
 	"github.com/tenantry/tenantry/internal/render"
@@ -51,7 +52,7 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		r.Config.CorrectionInterval = 10 * time.Second
 	}
 	r.limiter = ratelimit.New(r.Config.CorrectionBurst, r.Config.CorrectionInterval)
-	r.lanes = newLanes()
+	r.lanes = lanes.New()
 
 	r.informers = mgr.GetCache()
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &tenantryv1alpha1.Tenant{}, indexSpecNamespace, func(o client.Object) []string {
@@ -97,12 +98,12 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 			// default 1000 s, so that a Tenant that failed through an outage
 			// is retried soon after it.
 			RateLimiter: workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, 30*time.Second),
-			// Two FIFO lanes, repairs first (lanes.go), rather than
+			// Two FIFO lanes, repairs first (internal/lanes), rather than
 			// controller-runtime's priority queue: with that, the Tenants
 			// woken after an API server outage waited behind the relists'
 			// events, and recovery took several times longer
 			// (docs/reliability.md).
-			NewQueue: newLaneQueue(r.lanes),
+			NewQueue: lanes.NewWorkqueue(r.lanes),
 		})
 	// Children reach their Tenant through its label, not their owner
 	// reference: the cache keeps no owner references, and resolving one

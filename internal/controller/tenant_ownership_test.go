@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
+	"github.com/tenantry/tenantry/internal/cache"
 )
 
 // inventoryEntry returns the Tenant's inventory entry for a namespace.
@@ -197,38 +198,18 @@ func TestRefusedObjectDoesNotStopThePass(t *testing.T) {
 	}
 }
 
-func TestAdoptionRecordLeavesOutTenantrysMarks(t *testing.T) {
-	rec := adoptionRecord{
-		Labels: map[string]string{tenantryv1alpha1.TenantLabel: "old", tenantryv1alpha1.ManagedByLabel: "tenantry",
-			"pod-security.kubernetes.io/enforce": "privileged"},
-		Annotations: map[string]string{tenantryv1alpha1.TenantUIDAnnotation: "u", tenantryv1alpha1.AdoptedAnnotation: "{}",
-			corev1.LastAppliedConfigAnnotation: "{}", "note": "kept"},
-	}
-	dropMarks(&rec)
-	if len(rec.Labels) != 1 || rec.Labels["pod-security.kubernetes.io/enforce"] != "privileged" || len(rec.Annotations) != 1 || rec.Annotations["note"] != "kept" {
-		t.Fatalf("record = %+v", rec)
-	}
-	other := adoptionRecord{Labels: map[string]string{tenantryv1alpha1.ManagedByLabel: "helm"}}
-	if dropMarks(&other); other.Labels[tenantryv1alpha1.ManagedByLabel] != "helm" {
-		t.Fatal("another manager's managed-by label is the namespace's own")
-	}
-}
-
-// TestOneRefusedObjectDoesNotStopThePass: an object the API server keeps
-// refusing is reported by name; everything else is still reconciled and
-// repaired.
-func TestOneRefusedObjectDoesNotStopThePass(t *testing.T) {
-	ctx := context.Background()
+// refuseByPolicy installs, until the test ends, a ValidatingAdmissionPolicy
+// that refuses ops on rule's resources where expression is false, with the
+// message "refused by test".
+func refuseByPolicy(t *testing.T, name string, ops []admissionregistrationv1.OperationType, rule admissionregistrationv1.Rule, expression string) {
+	t.Helper()
 	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "test-refuse-blocked"},
+		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
 			FailurePolicy: ptr.To(admissionregistrationv1.Fail),
 			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
-				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
-					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
-					Rule:       admissionregistrationv1.Rule{APIGroups: []string{"rbac.authorization.k8s.io"}, APIVersions: []string{"v1"}, Resources: []string{"rolebindings"}},
-				}}}},
-			Validations: []admissionregistrationv1.Validation{{Expression: "object.metadata.name != 'tenantry-blocked'", Message: "refused by test"}},
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{Operations: ops, Rule: rule}}}},
+			Validations: []admissionregistrationv1.Validation{{Expression: expression, Message: "refused by test"}},
 		},
 	}
 	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
@@ -237,11 +218,21 @@ func TestOneRefusedObjectDoesNotStopThePass(t *testing.T) {
 			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}},
 	}
 	for _, obj := range []client.Object{policy, binding} {
-		if err := k8s.Create(ctx, obj); err != nil {
+		if err := k8s.Create(context.Background(), obj); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = k8s.Delete(context.Background(), obj) })
 	}
+}
+
+// TestOneRefusedObjectDoesNotStopThePass: an object the API server keeps
+// refusing is reported by name; everything else is still reconciled and
+// repaired.
+func TestOneRefusedObjectDoesNotStopThePass(t *testing.T) {
+	ctx := context.Background()
+	refuseByPolicy(t, "test-refuse-blocked", []admissionregistrationv1.OperationType{admissionregistrationv1.Create, admissionregistrationv1.Update},
+		admissionregistrationv1.Rule{APIGroups: []string{"rbac.authorization.k8s.io"}, APIVersions: []string{"v1"}, Resources: []string{"rolebindings"}},
+		"object.metadata.name != 'tenantry-blocked'")
 	g := NewWithT(t)
 	probe := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "tenantry-blocked"},
 		RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"}}
@@ -277,15 +268,31 @@ func TestOneRefusedObjectDoesNotStopThePass(t *testing.T) {
 }
 
 // TestStrippedFinalizerForgetsTheTenant: a Tenant that goes without the
-// operator removing its finalizer leaves no marks, status or metric series.
+// operator removing its finalizer leaves nothing of it in memory: no written
+// status, failure streak, verified marks, claim statuses, cache label maps
+// or metric series.
 func TestStrippedFinalizerForgetsTheTenant(t *testing.T) {
 	ctx := context.Background()
-	// Under Delete, with no namespace controller in envtest, the operator
-	// cannot finish the deletion: only the stripped finalizer lets it go.
-	tn := newTenant("stripped", "stripped-a")
+	tn := selfServiceTenant("stripped", 1)
 	tn.Spec.DeletionPolicy = tenantryv1alpha1.DeletionPolicyDelete
 	createTenant(t, tn)
 	waitReady(t, tn.Name)
+	claim := newClaim("stripped-dev", "stripped-claim")
+	if err := ownerClient(t, tn.Name).Create(ctx, claim); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), claim) })
+	waitClaim(t, "stripped-dev", "stripped-claim", metav1.ConditionTrue, tenantryv1alpha1.ReasonReconciled)
+	// Its namespaces cannot be deleted, so every deletion pass fails (a
+	// failure streak) and only the stripped finalizer lets the Tenant go.
+	refuseByPolicy(t, "test-refuse-stripped", []admissionregistrationv1.OperationType{admissionregistrationv1.Delete},
+		admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"namespaces"}},
+		"!(oldObject.metadata.name in ['stripped-dev', 'stripped-claim'])")
+	g := NewWithT(t)
+	g.Eventually(func() error {
+		return k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "stripped-dev"}}, client.DryRunAll)
+	}, eventually).Should(MatchError(ContainSubstring("refused by test")), "the test policy is not in force")
+
 	r := operator.reconciler
 	series := func() int {
 		families, err := metricsGather()
@@ -302,21 +309,39 @@ func TestStrippedFinalizerForgetsTheTenant(t *testing.T) {
 		}
 		return n
 	}
-	remembered := func() bool {
-		marked := r.verified.Remembers(tn.Name)
-		_, written := r.written.Load(tn.Name)
-		return marked || written
-	}
-	if !remembered() || series() == 0 {
-		t.Fatal("a Ready Tenant should have verified marks, a written status and metric series")
+	// remembered names each memory still kept of the Tenant.
+	remembered := func() []string {
+		var kept []string
+		if _, ok := r.written.Load(tn.Name); ok {
+			kept = append(kept, "written status")
+		}
+		if r.failures.Failing(tn.Name) {
+			kept = append(kept, "failure streak")
+		}
+		if r.verified.Remembers(tn.Name) {
+			kept = append(kept, "verified marks")
+		}
+		r.claims.mu.Lock()
+		if _, ok := r.claims.m[tn.Name]; ok {
+			kept = append(kept, "claim statuses")
+		}
+		r.claims.mu.Unlock()
+		if cache.Remembers(tn.Name) {
+			kept = append(kept, "label maps")
+		}
+		if series() > 0 {
+			kept = append(kept, "metric series")
+		}
+		return kept
 	}
 	if err := k8s.Delete(ctx, tn); err != nil {
 		t.Fatal(err)
 	}
-	waitCondition(t, tn.Name, tenantryv1alpha1.ConditionReconciling, metav1.ConditionTrue, tenantryv1alpha1.ReasonDeleting)
+	all := []string{"written status", "failure streak", "verified marks", "claim statuses", "label maps", "metric series"}
+	g.Eventually(remembered, eventually, 100*time.Millisecond).Should(Equal(all),
+		"a Tenant failing its deletion should have every kind of memory")
 	stripFinalizer(t, tn.Name)
-	g := NewWithT(t)
-	g.Eventually(func() bool { return !remembered() && series() == 0 }, eventually, 100*time.Millisecond).Should(BeTrue(),
+	g.Eventually(remembered, eventually, 100*time.Millisecond).Should(BeEmpty(),
 		"the operator still remembers Tenant %s", tn.Name)
 }
 

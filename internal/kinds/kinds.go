@@ -2,7 +2,9 @@
 // their Go types, whether they are namespaced, how Tenantry's own fields are
 // extracted from a stored object, and what the operator's slim cache keeps
 // of them. A new managed kind is one entry here, plus its RBAC marker
-// (internal/controller) and its rule in config/policies.
+// (internal/controller), its rule in config/policies, and its resource in
+// the lists of config/rbac/plan_role.yaml, operator_fence.yaml and
+// protect_managed_objects.yaml, which TestManifestsListEveryKind checks.
 package kinds
 
 import (
