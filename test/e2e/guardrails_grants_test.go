@@ -147,4 +147,3 @@ var _ = Describe("Guardrail parameters and hostnames: the grant table", Ordered,
 			"host shop.hg2.example.com is not an allowed hostname of tenant "+older+" (older.hg2.example.com)")
 	})
 })
-
