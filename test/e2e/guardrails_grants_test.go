@@ -106,6 +106,16 @@ var _ = Describe("Guardrail parameters and hostnames: the grant table", Ordered,
 		const denied = "ConfigMap " + localcluster.OperatorNamespace + "/" + table + " is Tenantry's hostname grant table: only the Tenantry operator may "
 		expectDenied(plat.Patch(ctx, cm, take), "protect-hostname-grants", denied+"update it")
 		expectDenied(plat.Delete(ctx, cm), "protect-hostname-grants", denied+"delete it")
+		// The operator's own token writes only this ConfigMap, never deletes it.
+		opUser, opGroups := localcluster.ServiceAccountUser(operatorNamespace, operatorSA)
+		op := clientAs(opUser, opGroups...)
+		const fence = "the only ConfigMap Tenantry writes is its hostname grant table, " + localcluster.OperatorNamespace + "/" + table + ", and it never deletes it"
+		// Its RBAC has no delete on ConfigMaps (the fence would refuse it too).
+		Expect(op.Delete(ctx, cm, client.DryRunAll)).To(MatchError(ContainSubstring(
+			rbacDenied(opUser, "delete", "configmaps", "", localcluster.OperatorNamespace))))
+		other := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: localcluster.OperatorNamespace, Name: "stolen"}}
+		expectDenied(op.Create(ctx, other, client.DryRunAll), "operator-fence",
+			"ConfigMap "+localcluster.OperatorNamespace+"/stolen: the Tenantry operator's ServiceAccount may not create it: "+fence)
 		granted(ctx, "shop.hg.example.com", holder)
 	})
 
