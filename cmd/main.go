@@ -123,7 +123,7 @@ func main() {
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
-		Cache:                   cache.Options(),
+		Cache:                   cache.Options(operatorNamespace),
 		Metrics:                 metricsOptions(metricsAddr, pprofEnabled),
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,

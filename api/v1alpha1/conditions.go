@@ -91,9 +91,10 @@ const (
 	// ReasonClassConstraintViolated: the Tenant crosses a constraint of its
 	// class; nothing is applied or changed. The message names the field.
 	ReasonClassConstraintViolated = "ClassConstraintViolated"
-	// ReasonHostnameConflict: spec.workloads.hostnames overlap those of an
-	// earlier Tenant (older creationTimestamp; on a tie, the smaller name),
-	// which keeps them; the overlapping ones are not granted.
+	// ReasonHostnameConflict: spec.workloads.hostnames overlap those another
+	// Tenant holds (or, held by none, an earlier Tenant asks for: older
+	// creationTimestamp, on a tie the smaller name), which keeps them; the
+	// overlapping ones are not granted.
 	ReasonHostnameConflict = "HostnameConflict"
 )
 

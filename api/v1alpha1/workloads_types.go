@@ -73,8 +73,10 @@ type Workloads struct {
 	IngressClasses []ClassName `json:"ingressClasses,omitempty"`
 
 	// hostnames an Ingress may serve (rules and TLS): exact names, or a
-	// leading "*." label covering one label below it. A hostname another,
-	// earlier Tenant asks for is not granted (Stalled HostnameConflict).
+	// leading "*." label covering one label below it. A hostname another
+	// Tenant holds, or (held by none) an earlier Tenant asks for, is not
+	// granted (Stalled HostnameConflict). Granted ones are refused to every
+	// other tenant.
 	// +optional
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=64

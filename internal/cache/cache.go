@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
@@ -39,7 +40,10 @@ const slimOwnerKey = "tenantry.io/cache:owner"
 // what the reconciler reads from it (see Slim). Reads return the
 // cached copy itself, without a deep copy: the reconciler never mutates a
 // managed object it read (Tenants, which it does mutate, keep the default).
-func Options() crcache.Options {
+//
+// Of ConfigMaps it keeps only the hostname grant table, in grantsNamespace
+// (the operator's; none when empty).
+func Options(grantsNamespace string) crcache.Options {
 	byObject := map[client.Object]crcache.ByObject{}
 	for _, k := range kinds.All() {
 		obj := k.New()
@@ -55,6 +59,13 @@ func Options() crcache.Options {
 	// NamespaceClaims likewise; they keep the namespace index, by which a
 	// pass lists the claims in its Tenant's namespaces.
 	byObject[&tenantryv1alpha1.NamespaceClaim{}] = crcache.ByObject{Transform: dropManagedFields}
+	if grantsNamespace != "" {
+		byObject[&corev1.ConfigMap{}] = crcache.ByObject{
+			Namespaces: map[string]crcache.Config{grantsNamespace: {}},
+			Field:      fields.OneTermEqualSelector("metadata.name", kinds.GrantTableName),
+			Transform:  dropManagedFields,
+		}
+	}
 	return crcache.Options{ByObject: byObject, NewInformer: newInformer}
 }
 

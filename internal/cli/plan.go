@@ -136,7 +136,7 @@ func planTenant(ctx context.Context, c client.Client, classes inputClasses, coun
 		tr.Refused = refusal
 		return tr, nil
 	}
-	direct := &gather.Direct{Client: c}
+	direct := &gather.Direct{Client: c, GrantsNamespace: cfg.OperatorNamespace}
 	return tr, tr.plan(ctx, direct, classSource{Direct: direct, classes: classes}, t, opts, cfg, counter)
 }
 

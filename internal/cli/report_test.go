@@ -42,6 +42,8 @@ func (f fakeSource) Namespace(_ context.Context, name string) (*corev1.Namespace
 	return ns, false, nil
 }
 
+func (fakeSource) HostnameGrants(context.Context) (plan.Grants, error) { return nil, nil }
+
 func (f fakeSource) Read(_ context.Context, kind, namespace, name string) (client.Object, error) {
 	return f.objects[kinds.Key(kind, namespace, name)], nil
 }

@@ -122,7 +122,7 @@ func TestHostnameConflictResolvesWhenTheHolderLetsGo(t *testing.T) {
 	second.Spec.Workloads = &tenantryv1alpha1.Workloads{Hostnames: []tenantryv1alpha1.Hostname{"*.hc.test", "second.example.org"}}
 	createTenant(t, second)
 	got := waitCondition(t, second.Name, tenantryv1alpha1.ConditionStalled, metav1.ConditionTrue, tenantryv1alpha1.ReasonHostnameConflict)
-	const msg = "Hostnames held by an earlier Tenant were not granted: *.hc.test (tenant host-first has shared.hc.test); " +
+	const msg = "Hostnames held by another Tenant were not granted: *.hc.test (tenant host-first has shared.hc.test); " +
 		"Ingresses may not serve them until that Tenant gives them up"
 	if c := condition(got, tenantryv1alpha1.ConditionStalled); c.Message != msg {
 		t.Fatalf("Stalled message = %q", c.Message)

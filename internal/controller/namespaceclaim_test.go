@@ -147,9 +147,12 @@ func TestClaimBecomesATenantNamespace(t *testing.T) {
 		g.Expect(ns.Annotations).NotTo(HaveKey(tenantryv1alpha1.ClaimAnnotation))
 	}, eventually, 100*time.Millisecond).Should(Succeed())
 	eventuallyAbsent(t, &rbacv1.RoleBinding{}, "ssa-feature", "tenantry-owner")
-	if st := waitReady(t, tn.Name).Status; st.NamespaceCount != 1 || len(st.Inventory) != 1 {
-		t.Fatalf("released: %+v %+v", st.Namespaces, st.Inventory)
-	}
+	// The status follows the release's writes (the pass writes it last).
+	NewWithT(t).Eventually(func(g Gomega) {
+		st := waitReady(t, tn.Name).Status
+		g.Expect(st.NamespaceCount).To(BeEquivalentTo(1), "released: %+v", st.Namespaces)
+		g.Expect(st.Inventory).To(HaveLen(1), "released: %+v", st.Inventory)
+	}, eventually, 100*time.Millisecond).Should(Succeed())
 }
 
 func TestClaimsTheAPIServerRefuses(t *testing.T) {

@@ -87,6 +87,8 @@ type TenantReconciler struct {
 	// Tenants whose pass is running, whose events are mostly their echoes.
 	lanes    *lanes.Queue
 	inFlight sync.Map // tenant name -> struct{}
+	// grants keeps the hostname grant table; nil without an operator namespace.
+	grants *grantTableController
 }
 
 // writtenStatus is a status this controller wrote and the resourceVersion

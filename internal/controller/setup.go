@@ -77,6 +77,14 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &tenantryv1alpha1.Tenant{}, indexHostnameParent, hostnameParents); err != nil {
 		return fmt.Errorf("index tenants by hostname: %w", err)
 	}
+	if ns := r.Config.OperatorNamespace; ns != "" {
+		var err error
+		if r.grants, err = setupGrantTable(mgr, ns); err != nil {
+			return fmt.Errorf("hostname grant table: %w", err)
+		}
+	} else {
+		logf.FromContext(ctx).Info("No operator namespace: no hostname grant table, so Ingresses in tenant namespaces are refused")
+	}
 
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("tenant").

@@ -83,6 +83,18 @@ func (c cacheSource) Class(ctx context.Context, name string) (*tenantryv1alpha1.
 	return class, nil
 }
 
+// HostnameGrants is the grant table as the operator last wrote or found it,
+// else as cached.
+func (c cacheSource) HostnameGrants(ctx context.Context) (plan.Grants, error) {
+	if c.r.grants == nil {
+		return plan.Grants{}, nil
+	}
+	if held := c.r.grants.held(); held != nil {
+		return held, nil
+	}
+	return gather.ReadGrants(ctx, c.r.Client, c.r.Config.OperatorNamespace)
+}
+
 // Read reads an object whole from the API server, bypassing the cache.
 func (c cacheSource) Read(ctx context.Context, kind, namespace, name string) (client.Object, error) {
 	obj := kinds.ByName(kind).New()

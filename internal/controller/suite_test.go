@@ -159,6 +159,9 @@ func startOperatorWith(cfg Config, wrap func(http.RoundTripper) http.RoundTrippe
 	if cfg.MaxConcurrentReconciles == 0 {
 		cfg.MaxConcurrentReconciles = 4
 	}
+	if cfg.OperatorNamespace == "" {
+		cfg.OperatorNamespace = operatorNamespace // where the hostname grant table is
+	}
 	restCfg := operatorConfig()
 	if wrap != nil {
 		restCfg.Wrap(wrap)
@@ -167,7 +170,7 @@ func startOperatorWith(cfg Config, wrap func(http.RoundTripper) http.RoundTrippe
 	restCfg.Wrap(health.Wrap)
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 scheme,
-		Cache:                  cache.Options(),
+		Cache:                  cache.Options(cfg.OperatorNamespace),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},

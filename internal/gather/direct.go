@@ -15,6 +15,7 @@ import (
 	tenantryv1alpha1 "github.com/tenantry/tenantry/api/v1alpha1"
 	"github.com/tenantry/tenantry/internal/apierr"
 	"github.com/tenantry/tenantry/internal/kinds"
+	"github.com/tenantry/tenantry/internal/plan"
 	"github.com/tenantry/tenantry/internal/render"
 )
 
@@ -29,6 +30,8 @@ const DryRunNamespace = "default"
 type Direct struct {
 	// Client must not be cache-backed; its scheme must know the managed kinds.
 	Client client.Client
+	// GrantsNamespace holds the hostname grant table (the operator's namespace).
+	GrantsNamespace string
 
 	mu        sync.Mutex
 	unchecked []string
@@ -110,6 +113,11 @@ func (d *Direct) Tenants(ctx context.Context, _ []string) ([]tenantryv1alpha1.Te
 		return nil, err
 	}
 	return list.Items, nil
+}
+
+// HostnameGrants reads the hostname grant table.
+func (d *Direct) HostnameGrants(ctx context.Context) (plan.Grants, error) {
+	return ReadGrants(ctx, d.Client, d.GrantsNamespace)
 }
 
 // Claims lists the NamespaceClaims in a namespace.

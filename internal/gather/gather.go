@@ -41,6 +41,9 @@ type Source interface {
 	Tenants(ctx context.Context, hostnames []string) ([]tenantryv1alpha1.Tenant, error)
 	// Claims lists the NamespaceClaims in a namespace.
 	Claims(ctx context.Context, namespace string) ([]tenantryv1alpha1.NamespaceClaim, error)
+	// HostnameGrants is the grant table in place (plan.Grants): who holds
+	// each hostname now. Empty when there is none yet.
+	HostnameGrants(ctx context.Context) (plan.Grants, error)
 }
 
 // ClassSource reads TenantClasses.
@@ -122,6 +125,9 @@ func Observe(ctx context.Context, src Source, t *tenantryv1alpha1.Tenant, e *eff
 			if tenants[i].UID != e.UID {
 				obs.HostnameClaims = append(obs.HostnameClaims, plan.ClaimOf(&tenants[i]))
 			}
+		}
+		if obs.HeldHostnames, err = src.HostnameGrants(ctx); err != nil {
+			return nil, err
 		}
 	}
 	if !obs.Deleting && plan.NeedsPreflight(e, t.Status) {

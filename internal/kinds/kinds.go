@@ -34,6 +34,13 @@ const (
 	ClusterRoleBinding = "ClusterRoleBinding"
 )
 
+// GrantTableName is the one object Tenantry keeps for all Tenants rather
+// than for one: the hostname grant table, a ConfigMap in the operator's
+// namespace (internal/plan.Grants). Only the operator writes it
+// (config/policies: protect-managed-objects, operator-fence), its RBAC names
+// only it, and the operator caches only it of all ConfigMaps.
+const GrantTableName = "tenantry-hostname-grants"
+
 // Kind describes one managed kind.
 type Kind struct {
 	// Name is the Kind, as in an object's TypeMeta.

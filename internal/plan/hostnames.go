@@ -45,8 +45,8 @@ func covers(wildcard, h string) bool {
 		strings.Contains(h, ".") && HostnameParent(h) == wildcard[2:]
 }
 
-// earlier orders Tenants by who holds a hostname first: the older
-// creationTimestamp, then the smaller name.
+// earlier orders Tenants by who may take a hostname nobody holds first:
+// the older creationTimestamp, then the smaller name.
 func earlier(a, b HostnameClaim) bool {
 	if !a.Created.Equal(&b.Created) {
 		return a.Created.Before(&b.Created)
@@ -54,35 +54,74 @@ func earlier(a, b HostnameClaim) bool {
 	return a.Tenant < b.Tenant
 }
 
-// HostnameConflict is one hostname not granted: the earlier Tenant that
-// holds it, and its hostname that overlaps.
+// HostnameConflict is one hostname not granted: the Tenant that holds it
+// (or, while nobody does, asked for it first), and its hostname that
+// overlaps.
 type HostnameConflict struct {
 	Hostname, Tenant, Theirs string
 }
 
-// GrantHostnames decides which of e's hostnames it holds: every one that
-// no earlier Tenant asks for (or one overlapping it). The others stay with
-// the earlier Tenant. Pure; claims may include e itself and Tenants that
-// ask for nothing.
-func GrantHostnames(e *effective.Tenant, created metav1.Time, claims []HostnameClaim) (granted []string, conflicts []HostnameConflict) {
-	self := HostnameClaim{Tenant: e.Name, UID: e.UID, Created: created}
-	for _, h := range e.Hostnames() {
-		held := false
-		for _, c := range claims {
-			if c.Tenant == e.Name || !earlier(c, self) {
-				continue
-			}
-			if i := slices.IndexFunc(c.Hostnames, func(o string) bool { return HostnamesOverlap(h, o) }); i >= 0 {
-				conflicts = append(conflicts, HostnameConflict{Hostname: h, Tenant: c.Tenant, Theirs: c.Hostnames[i]})
-				held = true
-				break
-			}
+// GrantHostnames decides which of e's hostnames it holds, given the grant
+// table in place (held) and the other Tenants' claims. A grant is stable: a
+// Tenant keeps a hostname it holds whatever the age of a later claimant, so
+// no Tenant takes another's hostname by editing its spec. For each hostname:
+//  1. another Tenant still asking for an overlapping one and holding it
+//     keeps it (if both hold overlapping ones, which only a hand-edited
+//     table can make, the earlier);
+//  2. else a hostname e holds stays e's;
+//  3. else (nobody holds it) an earlier Tenant asking for an overlapping
+//     one, granted or not, goes first, so a grant never depends on a chain
+//     of other Tenants;
+//  4. else it is e's.
+//
+// An entry of held whose Tenant no longer asks for it counts for nothing.
+// Pure; claims may include e itself and Tenants that ask for nothing.
+func GrantHostnames(e *effective.Tenant, created metav1.Time, claims []HostnameClaim, held Grants) (granted []string, conflicts []HostnameConflict) {
+	self := HostnameClaim{Tenant: e.Name, UID: e.UID, Created: created, Hostnames: e.Hostnames()}
+	others := slices.DeleteFunc(slices.Clone(claims), func(c HostnameClaim) bool { return c.Tenant == e.Name })
+	return grant(self, others, held)
+}
+
+func grant(self HostnameClaim, others []HostnameClaim, held Grants) (granted []string, conflicts []HostnameConflict) {
+	for _, h := range self.Hostnames {
+		mine := held[h] == self.Tenant
+		c, theirs, ok := holder(h, self, mine, others, held)
+		if !ok && !mine {
+			c, theirs, ok = firstAsking(h, self, others)
 		}
-		if !held {
+		if ok {
+			conflicts = append(conflicts, HostnameConflict{Hostname: h, Tenant: c, Theirs: theirs})
+		} else {
 			granted = append(granted, h)
 		}
 	}
 	return granted, conflicts
+}
+
+// holder is another Tenant holding a hostname overlapping h that it still
+// asks for, and beats self to it.
+func holder(h string, self HostnameClaim, mine bool, others []HostnameClaim, held Grants) (string, string, bool) {
+	for _, c := range others {
+		for _, o := range c.Hostnames {
+			if held[o] == c.Tenant && HostnamesOverlap(h, o) && (!mine || earlier(c, self)) {
+				return c.Tenant, o, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// firstAsking is an earlier Tenant asking for a hostname overlapping h.
+func firstAsking(h string, self HostnameClaim, others []HostnameClaim) (string, string, bool) {
+	for _, c := range others {
+		if !earlier(c, self) {
+			continue
+		}
+		if i := slices.IndexFunc(c.Hostnames, func(o string) bool { return HostnamesOverlap(h, o) }); i >= 0 {
+			return c.Tenant, c.Hostnames[i], true
+		}
+	}
+	return "", "", false
 }
 
 // hostnameMessage is the Stalled message of a hostname conflict.
@@ -95,13 +134,13 @@ func hostnameMessage(conflicts []HostnameConflict) string {
 			parts = append(parts, fmt.Sprintf("%s (tenant %s has %s)", c.Hostname, c.Tenant, c.Theirs))
 		}
 	}
-	return "Hostnames held by an earlier Tenant were not granted: " + strings.Join(parts, ", ") +
+	return "Hostnames held by another Tenant were not granted: " + strings.Join(parts, ", ") +
 		"; Ingresses may not serve them until that Tenant gives them up"
 }
 
 // hostnames grants the Tenant its hostnames, stalling it on a conflict.
 func (b *builder) hostnames() {
-	granted, conflicts := GrantHostnames(b.e, b.obs.Created, b.obs.HostnameClaims)
+	granted, conflicts := GrantHostnames(b.e, b.obs.Created, b.obs.HostnameClaims, b.obs.HeldHostnames)
 	b.granted = granted
 	if len(conflicts) > 0 {
 		b.stall(tenantryv1alpha1.ReasonHostnameConflict, hostnameMessage(conflicts))

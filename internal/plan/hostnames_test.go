@@ -62,6 +62,7 @@ func TestGrantHostnames(t *testing.T) {
 		name      string
 		created   metav1.Time
 		claims    []HostnameClaim
+		held      Grants
 		granted   []string
 		conflicts []HostnameConflict
 	}{{
@@ -92,6 +93,37 @@ func TestGrantHostnames(t *testing.T) {
 		granted:   []string{"*.team-a.example.com", "shop.example.com"},
 		conflicts: []HostnameConflict{{Hostname: "team-a.example.com", Tenant: "a", Theirs: "team-a.example.com"}},
 	}, {
+		name: "a later Tenant holds one: it keeps it, whatever our age", created: at(10),
+		claims:    []HostnameClaim{hostClaim("b", at(20), "shop.example.com")},
+		held:      Grants{"shop.example.com": "b"},
+		granted:   []string{"team-a.example.com", "*.team-a.example.com"},
+		conflicts: []HostnameConflict{{Hostname: "shop.example.com", Tenant: "b", Theirs: "shop.example.com"}},
+	}, {
+		name: "a later Tenant holds a name our wildcard covers", created: at(10),
+		claims:    []HostnameClaim{hostClaim("b", at(20), "api.team-a.example.com")},
+		held:      Grants{"api.team-a.example.com": "b"},
+		granted:   []string{"team-a.example.com", "shop.example.com"},
+		conflicts: []HostnameConflict{{Hostname: "*.team-a.example.com", Tenant: "b", Theirs: "api.team-a.example.com"}},
+	}, {
+		name: "we hold ours: an earlier Tenant asking for them gets none", created: at(10),
+		claims:  []HostnameClaim{hostClaim("b", at(1), "shop.example.com", "*.team-a.example.com")},
+		held:    Grants{"shop.example.com": "team", "*.team-a.example.com": "team", "team-a.example.com": "team"},
+		granted: mine,
+	}, {
+		name: "a holder that no longer asks for it holds nothing", created: at(10),
+		claims:  []HostnameClaim{hostClaim("b", at(20), "other.example.com")},
+		held:    Grants{"shop.example.com": "b"},
+		granted: mine,
+	}, {
+		name: "two holders of overlapping names (a hand-edited table): the earlier keeps it", created: at(10),
+		claims:  []HostnameClaim{hostClaim("b", at(5), "*.example.com")},
+		held:    Grants{"shop.example.com": "team", "*.example.com": "b"},
+		granted: []string{"*.team-a.example.com"},
+		conflicts: []HostnameConflict{
+			{Hostname: "shop.example.com", Tenant: "b", Theirs: "*.example.com"},
+			{Hostname: "team-a.example.com", Tenant: "b", Theirs: "*.example.com"},
+		},
+	}, {
 		name: "its own claim and unrelated ones change nothing", created: at(10),
 		claims:  []HostnameClaim{hostClaim("team", at(10), mine...), hostClaim("d", at(1), "team-b.example.com", "*.b.team-a.example.com")},
 		granted: mine,
@@ -99,7 +131,7 @@ func TestGrantHostnames(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := effective.Of(hostnameTenant("team", mine...), opts)
-			granted, conflicts := GrantHostnames(e, tt.created, tt.claims)
+			granted, conflicts := GrantHostnames(e, tt.created, tt.claims, tt.held)
 			if !slices.Equal(granted, tt.granted) {
 				t.Errorf("granted %v, want %v", granted, tt.granted)
 			}
@@ -126,11 +158,11 @@ func TestHostnameConflictStallsTheLaterTenantOnly(t *testing.T) {
 		message      string
 	}{{
 		name: "a first", aAt: at(1), bAt: at(2), loser: b, winner: a, loserGranted: "",
-		message: "Hostnames held by an earlier Tenant were not granted: *.example.com (tenant a has shop.example.com); " +
+		message: "Hostnames held by another Tenant were not granted: *.example.com (tenant a has shop.example.com); " +
 			"Ingresses may not serve them until that Tenant gives them up",
 	}, {
 		name: "b first", aAt: at(2), bAt: at(1), loser: a, winner: b, loserGranted: "",
-		message: "Hostnames held by an earlier Tenant were not granted: shop.example.com (tenant b has *.example.com), " +
+		message: "Hostnames held by another Tenant were not granted: shop.example.com (tenant b has *.example.com), " +
 			"a.example.com (tenant b has *.example.com); Ingresses may not serve them until that Tenant gives them up",
 	}} {
 		t.Run(order.name, func(t *testing.T) {

@@ -66,6 +66,9 @@ type Observed struct {
 	// HostnameClaims are other Tenants' hostnames, at least those of every
 	// Tenant asking for one overlapping this Tenant's (GrantHostnames).
 	HostnameClaims []HostnameClaim
+	// HeldHostnames is the grant table in place: who holds each hostname
+	// now, which a later claimant, whatever its age, does not take.
+	HeldHostnames Grants
 }
 
 // Namespace is one observed namespace.

@@ -109,7 +109,7 @@ var _ = Describe("Guardrail parameters and hostnames", Ordered, ContinueOnFailur
 		hostnameTenant(ctx, later, "*.hc.example.com", tenantryv1alpha1.Hostname(later+".example.org"))
 		c := stalled(ctx, later)
 		Expect(c.Reason).To(Equal(tenantryv1alpha1.ReasonHostnameConflict))
-		Expect(c.Message).To(Equal("Hostnames held by an earlier Tenant were not granted: *.hc.example.com (tenant " + earlier +
+		Expect(c.Message).To(Equal("Hostnames held by another Tenant were not granted: *.hc.example.com (tenant " + earlier +
 			" has app.hc.example.com); Ingresses may not serve them until that Tenant gives them up"))
 		Expect(clientAs(earlier+"-owner", earlier+"-owners").Create(ctx, ingress("app", earlier+"-a", "app.hc.example.com"))).To(Succeed())
 		laterOwner := clientAs(later+"-owner", later+"-owners")
