@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -107,7 +108,10 @@ func race(ctx context.Context, own client.Client, tenant string, total map[corev
 					count.Add(1)
 				case strings.Contains(err.Error(), "exceeded quota"),
 					// A share the quota controller is syncing that moment.
-					strings.Contains(err.Error(), "status unknown for quota"):
+					strings.Contains(err.Error(), "status unknown for quota"),
+					// Quota admission lost the race to update the share's
+					// usage with the other workers: nothing was admitted.
+					apierrors.IsConflict(err):
 					time.Sleep(time.Duration(10+rand.IntN(30)) * time.Millisecond)
 				default:
 					Expect(err).NotTo(HaveOccurred(), "worker %d, attempt %d", w, i)
