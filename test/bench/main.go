@@ -20,7 +20,9 @@
 //     operator's writes per claim.
 //
 // Drift is measured twice: on a quiet operator, and while BENCH_CHURN
-// (100) other Tenants are changed over and over.
+// (100) other Tenants are changed over and over; after each restoration the
+// bench repairs a copy of the same child itself, at once and with no read
+// (the floor a repair has on this server under the same load).
 //
 // Environment: BENCH_TENANTS (default 100) or BENCH_SWEEP=100,300,1000;
 // BENCH_NAMESPACES (3); BENCH_QPS/BENCH_BURST (500/1000);
@@ -140,6 +142,9 @@ type result struct {
 	// many changes they made meanwhile.
 	churnP50, churnP99 float64
 	churnChanges       int
+	// The bench's own immediate re-creation of copies of the same children,
+	// quiet and under load: the floor of a repair on this server.
+	driftFloor, churnFloor floorStats
 	// The deletions not restored within driftTimeout, quiet and under load.
 	driftTimeouts, churnTimeouts int
 	// Claims: creation to Ready, and the operator's writes per claim.
@@ -168,16 +173,23 @@ type result struct {
 
 func (r result) classRatio() float64 { return r.classS / r.classFloorS }
 
+func ratioOf(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
 func (r result) ratio() float64 { return r.convergeS / r.rawS }
 
 func (r result) summary() string {
 	a := r.admission
-	return fmt.Sprintf("bench: tenants=%d namespaces=%d objects=%d raw_s=%.1f converge_s=%.1f ratio=%.2f restart_s=%.1f restart_gets=%d restart_writes=%d resync_writes=%d drift_p50_ms=%.0f drift_p99_ms=%.0f drift_churn_p50_ms=%.0f drift_churn_p99_ms=%.0f drift_timeouts=%d rss_mb=%.0f cpu_s=%.1f"+
+	return fmt.Sprintf("bench: tenants=%d namespaces=%d objects=%d raw_s=%.1f converge_s=%.1f ratio=%.2f restart_s=%.1f restart_gets=%d restart_writes=%d resync_writes=%d drift_p50_ms=%.0f drift_p99_ms=%.0f drift_churn_p50_ms=%.0f drift_churn_p99_ms=%.0f drift_floor_p99_ms=%.0f drift_churn_floor_p99_ms=%.0f drift_churn_ratio_p99=%.2f drift_timeouts=%d rss_mb=%.0f cpu_s=%.1f"+
 		" class_changed=%d class_floor_s=%.1f class_s=%.1f class_ratio=%.2f class_object_writes=%d class_writes=%d class_dry_runs=%d"+
 		" pod_guarded_p50_ms=%.1f pod_guarded_p99_ms=%.1f pod_plain_p50_ms=%.1f pod_plain_p99_ms=%.1f pod_ratio_p50=%.2f pod_validating_only_ratio_p50=%.2f"+
 		" claim_p50_ms=%.0f claim_p99_ms=%.0f claim_writes=%.1f"+
 		" rebalance_p50_ms=%.0f rebalance_p99_ms=%.0f rebalance_writes_per_100_pods=%.0f",
-		r.tenants, r.namespaces, r.objects, r.rawS, r.convergeS, r.ratio(), r.restartS, r.restartGets, r.restartWrites, r.resyncWrites, r.driftP50, r.driftP99, r.churnP50, r.churnP99, r.driftTimeouts+r.churnTimeouts, r.rssMB, r.cpuS,
+		r.tenants, r.namespaces, r.objects, r.rawS, r.convergeS, r.ratio(), r.restartS, r.restartGets, r.restartWrites, r.resyncWrites, r.driftP50, r.driftP99, r.churnP50, r.churnP99, r.driftFloor.p99, r.churnFloor.p99, ratioOf(r.churnP99, r.churnFloor.p99), r.driftTimeouts+r.churnTimeouts, r.rssMB, r.cpuS,
 		r.classChanged, r.classFloorS, r.classS, r.classRatio(), r.classObjectWrites, r.classWrites, r.classDryRuns,
 		a.guardedP50, a.guardedP99, a.plainP50, a.plainP99, a.ratio(), a.validatingRatio(),
 		r.claimP50, r.claimP99, r.claimWrites,

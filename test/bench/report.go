@@ -50,6 +50,7 @@ func writeReport(path string, p params, results []result) error {
 	for _, r := range results {
 		fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.0f | %.0f | %d | %d |\n", r.tenants, r.driftP50, r.driftP99, r.churnP50, r.churnP99, r.churnChanges, r.driftTimeouts+r.churnTimeouts)
 	}
+	writeDriftFloor(&b, results)
 	fmt.Fprintf(&b, "\n### Class rollout\n\nEvery Tenant is a member of one TenantClass, which gives it one of its quotas. One change to that quota in the class: **class_floor_s** is the time to server-side apply exactly the objects the change changes (on the floor's cluster, raw); **class_s** the time until every Tenant is Ready with the class's new generation in `status.classGeneration`. **quota applies** must equal the changed objects; **all writes** adds each Tenant's status write (its `classGeneration`) and the class's own status; **dry runs** are the preflight of the new content (they store nothing; concurrent passes each send one until the first answer is remembered).\n\n")
 	fmt.Fprintf(&b, "| tenants | changed objects | class_floor_s | class_s | ratio | quota applies | all writes | dry runs |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
@@ -188,4 +189,19 @@ func plot(results []result) string {
 	})
 	b.WriteString("</svg>\n")
 	return b.String()
+}
+
+// writeDriftFloor reports the bench's own repair of a copy of each child
+// right after the operator's: what the server allows under the same load,
+// and where that time goes.
+func writeDriftFloor(b *strings.Builder, results []result) {
+	fmt.Fprintf(b, "\nThe floor of a repair: after each of those restorations the bench copies the restored child under a name of its own (no Tenant owns it), deletes the copy, and creates it again the moment its watch delivers the deletion, with no read and no plan; timed the same way, until its watch sees the copy again. Its two halves (p50, and those of the slowest sample): from the delete request until the watch delivers the deletion, and from the create request until the watch delivers the creation; the rest is the bench's own reaction.\n\n")
+	fmt.Fprintf(b, "| tenants | phase | operator p50 / p99 ms | floor p50 / p99 ms | ratio p99 | floor halves p50 ms | slowest floor sample's halves ms |\n|---|---|---|---|---|---|---|\n")
+	seg := func(s [2]float64) string { return fmt.Sprintf("%.0f + %.0f", s[0], s[1]) }
+	for _, r := range results {
+		fmt.Fprintf(b, "| %d | quiet | %.0f / %.0f | %.0f / %.0f | %.2f | %s | %s |\n", r.tenants, r.driftP50, r.driftP99, r.driftFloor.p50, r.driftFloor.p99,
+			ratioOf(r.driftP99, r.driftFloor.p99), seg(r.driftFloor.segP50), seg(r.driftFloor.slowest))
+		fmt.Fprintf(b, "| %d | under load | %.0f / %.0f | %.0f / %.0f | %.2f | %s | %s |\n", r.tenants, r.churnP50, r.churnP99, r.churnFloor.p50, r.churnFloor.p99,
+			ratioOf(r.churnP99, r.churnFloor.p99), seg(r.churnFloor.segP50), seg(r.churnFloor.slowest))
+	}
 }
