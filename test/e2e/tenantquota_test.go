@@ -83,11 +83,14 @@ var _ = Describe("Tenant-wide quota", Ordered, func() {
 			By(fmt.Sprintf("round %d: %s", round, name))
 			admitted, violations, undercounts := race(ctx, own, tenant, total, 9, 12, picks[name], round)
 			Expect(violations).To(BeEmpty())
-			// Exactly the total, but for a pod the quota controller's own
-			// recount lost (an upstream race; see watchUndercounts).
-			GinkgoWriter.Printf("round %d: %d admitted, %d recounts below usage\n", round, admitted, undercounts)
-			Expect(podsIn(ctx, nss)).To(BeNumerically(">=", 12), "admitted %d%s", admitted, quotaDump(ctx, tenant))
-			Expect(podsIn(ctx, nss)).To(BeNumerically("<=", 12+undercounts), "admitted %d with %d recounts%s", admitted, undercounts, quotaDump(ctx, tenant))
+			// Exactly the total, but for pods the quota controller's own
+			// recounts lost (an upstream race; see watchUndercounts).
+			// Short of it only by creates admission charged that failed
+			// afterwards (an upstream property; see overcharged).
+			lost := overcharged(ctx, tenant, nss)
+			GinkgoWriter.Printf("round %d: %d admitted, %d pods lost by recounts, %d charged for failed creates\n", round, admitted, undercounts, lost)
+			Expect(podsIn(ctx, nss)).To(BeNumerically(">=", 12-lost), "admitted %d%s", admitted, quotaDump(ctx, tenant))
+			Expect(podsIn(ctx, nss)).To(BeNumerically("<=", 12+undercounts), "admitted %d with %d pods lost by recounts%s", admitted, undercounts, quotaDump(ctx, tenant))
 			// One more is refused everywhere.
 			for _, ns := range nss {
 				Expect(own.Create(ctx, quotaPod(ns, fmt.Sprintf("extra-%d", round)))).To(MatchError(ContainSubstring("exceeded quota: tenantry-compute")))
@@ -99,11 +102,11 @@ var _ = Describe("Tenant-wide quota", Ordered, func() {
 	It("moves freed usage from one namespace to another", func(ctx SpecContext) {
 		admitted, violations, _ := race(ctx, own, tenant, total, 3, 12, func(int) string { return "tq-a" }, 10)
 		Expect(violations).To(BeEmpty())
-		Expect(admitted).To(BeNumerically(">=", 12))
+		Expect(admitted).To(BeNumerically(">=", 12-overcharged(ctx, tenant, nss)))
 		Expect(admin.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace("tq-a"), client.GracePeriodSeconds(0))).To(Succeed())
 		admitted, violations, undercounts := race(ctx, own, tenant, total, 3, 12, func(int) string { return "tq-b" }, 11)
 		Expect(violations).To(BeEmpty())
-		Expect(admitted).To(BeNumerically(">=", 12))
+		Expect(admitted).To(BeNumerically(">=", 12-overcharged(ctx, tenant, nss)))
 		Expect(podsIn(ctx, []string{"tq-b"})).To(BeNumerically("<=", 12+undercounts))
 		deletePods(ctx, tenant, nss)
 	})
@@ -136,7 +139,7 @@ var _ = Describe("Tenant-wide quota", Ordered, func() {
 		admitted, violations, undercounts := race(ctx, own, tenant, map[corev1.ResourceName]int64{corev1.ResourcePods: 4000, corev1.ResourceRequestsCPU: 1200},
 			3, 1, func(int) string { return nss[rand.IntN(len(nss))] }, 21)
 		Expect(violations).To(BeEmpty())
-		Expect(admitted).To(BeNumerically(">=", 1))
+		Expect(admitted).To(BeNumerically(">=", 1-overcharged(ctx, tenant, nss)))
 		Expect(podsIn(ctx, nss)).To(BeNumerically("<=", 4+undercounts))
 		setHard(ctx, "12")
 		waitReady(ctx, tenant)
@@ -165,6 +168,18 @@ var _ = Describe("Tenant-wide quota", Ordered, func() {
 	})
 
 	It("corrects a hand-edited share to the current allocation", func(ctx SpecContext) {
+		// The allocation settled first (no usage: a quarter each): an edit
+		// that meets a share Tenantry is still moving is overwritten by
+		// that move, which is no correction to record.
+		Eventually(func(g Gomega) {
+			var list corev1.ResourceQuotaList
+			g.Expect(admin.List(ctx, &list, client.MatchingLabels{tenantryv1alpha1.TenantLabel: tenant})).To(Succeed())
+			g.Expect(list.Items).To(HaveLen(4))
+			for _, rq := range list.Items {
+				g.Expect(rq.Spec.Hard.Pods().String()).To(Equal("3"), rq.Namespace)
+			}
+		}).WithContext(ctx).Should(Succeed())
+		waitReady(ctx, tenant)
 		// The quota controller writes the same object: retry on a conflict.
 		Eventually(func() error {
 			rq := &corev1.ResourceQuota{}
