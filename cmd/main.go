@@ -120,6 +120,7 @@ func main() {
 	cfg.UserAgent = "tenantry"
 	health := apihealth.New()
 	cfg.Wrap(health.Wrap)
+	cfg.Wrap(tmetrics.CountRequests)
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,

@@ -66,18 +66,6 @@ func apiServerLoad(ctx context.Context, c *localcluster.Cluster) (apiLoad, error
 	return load, nil
 }
 
-// gets counts the reads of single objects (GET, not LIST) of managed kinds
-// and Tenants: what a reconciler reads past its cache.
-func (l apiLoad) gets() int {
-	n := 0.0
-	for key, c := range l {
-		if strings.HasPrefix(key, "GET ") && !strings.HasPrefix(key, "GET leases") && !strings.HasPrefix(key, "GET events") {
-			n += c.count
-		}
-	}
-	return int(n)
-}
-
 // dryRunSuffix marks the requests of a dry run in an apiLoad key.
 const dryRunSuffix = " (dry run)"
 

@@ -128,3 +128,29 @@ func (s *procStats) sample(op *localcluster.Operator) float64 {
 	}
 	return peak
 }
+
+// operatorGets are the operator's reads of single objects (its own count,
+// tenantry_api_requests_total{verb="get"}), by resource: reads past its
+// cache. The API server's count also has other clients' reads, such as the
+// garbage collector's catching up on new owner references.
+func operatorGets(ctx context.Context, op *localcluster.Operator) (total int, byResource map[string]int, err error) {
+	families, err := scrape(ctx, op)
+	if err != nil {
+		return 0, nil, err
+	}
+	byResource = map[string]int{}
+	if f := families["tenantry_api_requests_total"]; f != nil {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["verb"] == "get" {
+				n := int(m.GetCounter().GetValue())
+				byResource[labels["resource"]] += n
+				total += n
+			}
+		}
+	}
+	return total, byResource, nil
+}

@@ -113,6 +113,9 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	}
 	res.operatorLoad = loadAfter.since(loadBefore)
 	progress("operator: API server served %s", res.operatorLoad.summary(n))
+	if gets, getsBy, err := operatorGets(ctx, op); err == nil {
+		progress("operator: of them the operator's reads of single objects: %d %v", gets, getsBy)
+	}
 	stats.sample(op)
 	progress("operator: peak RSS while converging %.0f MB", stats.peakRSSMB)
 	if err := operatorRollout(ctx, c, admin, op, n, res); err != nil {
@@ -147,9 +150,14 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	}
 	res.restartS, res.restartReadyS = time.Since(launched).Seconds(), time.Since(started).Seconds()
 	if after, err := apiServerLoad(ctx, c); err == nil {
-		res.restartGets = after.since(restartLoad).gets()
-		progress("operator: restart: API server served %s", after.since(restartLoad).summary(n))
+		progress("operator: restart: API server served (all clients) %s", after.since(restartLoad).summary(n))
 	}
+	gets, getsBy, err := operatorGets(ctx, op)
+	if err != nil {
+		return err
+	}
+	res.restartGets = gets
+	progress("operator: restart: the operator's reads of single objects: %d %v", gets, getsBy)
 	if res.restartWrites, err = writeRequests(ctx, op); err != nil {
 		return err
 	}

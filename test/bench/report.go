@@ -40,7 +40,7 @@ func writeReport(path string, p params, results []result) error {
 		fmt.Fprintf(&b, "\nFrom %d to %d tenants (×%.0f): converge_s ×%.1f, raw_s ×%.1f, rss ×%.1f, cpu ×%.1f.\n",
 			first.tenants, last.tenants, grow, last.convergeS/first.convergeS, last.rawS/first.rawS, last.rssMB/first.rssMB, last.cpuS/first.cpuS)
 	}
-	fmt.Fprintf(&b, "\n### Restart\n\n**restart_s**: from the restarted operator's process start until it has reconciled every Tenant (its caches synced, every object verified from them); **reads**: the API server's GET requests of single objects meanwhile (LIST and WATCH of the caches excluded): what it read past its cache.\n\n")
+	fmt.Fprintf(&b, "\n### Restart\n\n**restart_s**: from the restarted operator's process start until it has reconciled every Tenant (its caches synced, every object verified from them); **reads**: the operator's reads of single objects meanwhile (its own count, `tenantry_api_requests_total{verb=\"get\"}`; LIST and WATCH of the caches excluded): what it read past its cache.\n\n")
 	fmt.Fprintf(&b, "| tenants | restart_s | reads | writes |\n|---|---|---|---|\n")
 	for _, r := range results {
 		fmt.Fprintf(&b, "| %d | %.1f | %d | %d |\n", r.tenants, r.restartS, r.restartGets, r.restartWrites)
