@@ -53,8 +53,10 @@ func (r *TenantClassReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	// The cache's own copies, read only: a deep copy of every member per
+	// recount was most of the operator's garbage while Tenants changed.
 	var tenants tenantryv1alpha1.TenantList
-	if err := r.Client.List(ctx, &tenants, client.MatchingFields{indexSpecClass: class.Name}); err != nil {
+	if err := r.Client.List(ctx, &tenants, client.MatchingFields{indexSpecClass: class.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, err
 	}
 	var members status.ClassMembers

@@ -157,14 +157,15 @@ func tenantOfObject(_ context.Context, obj client.Object) []reconcile.Request {
 
 // tenantsForNamespace maps a namespace event to the Tenant named in its label
 // and to every Tenant whose spec lists it (a conflict may have cleared).
-// Cache and index reads only: handlers never call the API server.
+// Cache and index reads only: handlers never call the API server, and
+// read the cache's own copies (names only: no deep copy per event).
 func (r *TenantReconciler) tenantsForNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
 	var reqs []reconcile.Request
 	if tenant := obj.GetLabels()[tenantryv1alpha1.TenantLabel]; tenant != "" {
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: tenant}})
 	}
 	var tenants tenantryv1alpha1.TenantList
-	if err := r.Client.List(ctx, &tenants, client.MatchingFields{indexSpecNamespace: obj.GetName()}); err != nil {
+	if err := r.Client.List(ctx, &tenants, client.MatchingFields{indexSpecNamespace: obj.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing Tenants by namespace", "namespace", obj.GetName())
 		return reqs
 	}
@@ -193,7 +194,7 @@ func (r *TenantReconciler) tenantOfClaim(ctx context.Context, obj client.Object)
 // tenantsOfClass maps a TenantClass event to the Tenants naming it.
 func (r *TenantReconciler) tenantsOfClass(ctx context.Context, obj client.Object) []reconcile.Request {
 	var tenants tenantryv1alpha1.TenantList
-	if err := r.Client.List(ctx, &tenants, client.MatchingFields{indexSpecClass: obj.GetName()}); err != nil {
+	if err := r.Client.List(ctx, &tenants, client.MatchingFields{indexSpecClass: obj.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 		logf.FromContext(ctx).Error(err, "Listing Tenants by class", "class", obj.GetName())
 		return nil
 	}
