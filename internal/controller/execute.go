@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -53,6 +54,12 @@ type execution struct {
 	claims map[string]*tenantryv1alpha1.NamespaceClaim
 	// requeueAfter is when the Tenant wants its next pass at the latest.
 	requeueAfter time.Duration
+	// seen is when the change that made this pass urgent was seen (zero
+	// for other passes), started when the pass began: a repair's timing.
+	seen, started time.Time
+	// lastWrite is how long the pass's last write took (a correction's own
+	// share of its repair time).
+	lastWrite time.Duration
 }
 
 func (r *TenantReconciler) newExecution(t *tenantryv1alpha1.Tenant) *execution {
@@ -115,7 +122,7 @@ func (ex *execution) namespaces(ctx context.Context, actions []plan.Action, obs 
 		if entry, ok := ex.inventoryEntry(a, ns); ok {
 			obs.Inventory[name] = entry
 		}
-		ex.corrections(a)
+		ex.corrections(ctx, a)
 	}
 	return nil
 }
@@ -172,7 +179,7 @@ func (ex *execution) rest(ctx context.Context, p *plan.Plan) error {
 			}
 			if err = ex.apply(ctx, a); err == nil {
 				ex.managed++
-				ex.corrections(a)
+				ex.corrections(ctx, a)
 				continue
 			}
 			if ex.refused(err) {
@@ -206,7 +213,7 @@ func (ex *execution) allowCorrection(a plan.Action) bool {
 }
 
 // corrections records a correction that was applied.
-func (ex *execution) corrections(a plan.Action) {
+func (ex *execution) corrections(ctx context.Context, a plan.Action) {
 	if a.Op != plan.OpCorrect {
 		return
 	}
@@ -216,6 +223,22 @@ func (ex *execution) corrections(a plan.Action) {
 		action = tenantryv1alpha1.DriftActionRecreated
 	}
 	ex.recordDrift(*a.Finding, action)
+	ex.logCorrection(ctx, *a.Finding, action)
+}
+
+// logCorrection logs a correction, with its timing when the change was
+// seen by the watch: how long its pass waited in the queue, how long it
+// took from the change seen to the correction written, and the write's own
+// share of that.
+func (ex *execution) logCorrection(ctx context.Context, f drift.Finding, action tenantryv1alpha1.DriftAction) {
+	// "object", not namespace/name: the pass's logger already has those of the Tenant.
+	kv := []any{"kind", f.Kind, "object", klog.KRef(f.Namespace, f.Name), "action", action}
+	if !ex.seen.IsZero() {
+		took := time.Since(ex.seen)
+		metrics.RepairTime.Observe(took.Seconds())
+		kv = append(kv, "sinceSeen", took, "queueWait", ex.started.Sub(ex.seen), "write", ex.lastWrite)
+	}
+	logf.FromContext(ctx).Info("Corrected drift", kv...)
 }
 
 func findingOf(f drift.Finding) status.Finding {
@@ -229,7 +252,9 @@ func (ex *execution) apply(ctx context.Context, a plan.Action) error {
 	if a.ResourceVersion != "" {
 		d.Apply = conditional(d.Apply, a.ResourceVersion)
 	}
+	start := time.Now()
 	err := ex.r.Client.Apply(ctx, d.Apply, client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership)
+	ex.lastWrite = time.Since(start)
 	if apierr.IsImmutable(err) {
 		err = ex.r.replace(ctx, ex, d)
 	}
@@ -264,7 +289,10 @@ func (ex *execution) applyNamespace(ctx context.Context, a plan.Action) (*corev1
 	if err != nil {
 		return nil, err
 	}
-	if err := ex.r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership); err != nil {
+	start := time.Now()
+	err = ex.r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership)
+	ex.lastWrite = time.Since(start)
+	if err != nil {
 		return nil, fmt.Errorf("apply %s: %w", a.Object.Key(), err)
 	}
 	ex.writes++

@@ -30,10 +30,12 @@ import (
 // stalledRetry is how often a Stalled or waiting Tenant is re-checked.
 const stalledRetry = time.Minute
 
-// pass is one reconcile pass: gather → plan → execute → status.
-func (r *TenantReconciler) pass(ctx context.Context, t *tenantryv1alpha1.Tenant) (ctrl.Result, error) {
+// pass is one reconcile pass: gather → plan → execute → status. seen is
+// when the change that made it urgent was seen (zero for other passes).
+func (r *TenantReconciler) pass(ctx context.Context, t *tenantryv1alpha1.Tenant, seen time.Time) (ctrl.Result, error) {
 	r.useLatestStatus(t)
 	ex := r.newExecution(t)
+	ex.seen, ex.started = seen, time.Now()
 	e, err := gather.Effective(ctx, r.source(), t, r.effectiveOptions())
 	var p *plan.Plan
 	if err == nil {

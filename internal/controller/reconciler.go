@@ -115,6 +115,10 @@ type writtenStatus struct {
 
 // Reconcile brings one Tenant's namespaces and objects to its spec.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var seen time.Time
+	if r.lanes != nil {
+		seen, _ = r.lanes.Seen(req)
+	}
 	if ok, wait := r.Health.Admit(req.Name); !ok {
 		logf.FromContext(ctx).V(1).Info("Parked while the API server is unreachable", "retryIn", wait)
 		return ctrl.Result{RequeueAfter: wait}, nil
@@ -137,7 +141,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
-	return r.pass(ctx, t)
+	return r.pass(ctx, t, seen)
 }
 
 // addFinalizer adds the finalizer with an optimistic lock (so no one else's

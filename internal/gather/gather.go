@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -184,15 +185,48 @@ func Plan(ctx context.Context, src Source, e *effective.Tenant, obs *plan.Observ
 		if len(p.Confirm) == 0 {
 			return p, nil
 		}
-		for _, ref := range p.Confirm {
-			obj, err := src.Read(ctx, ref.Kind, ref.Namespace, ref.Name)
-			if err != nil {
-				return nil, err
-			}
-			obs.Full[ref.Key()] = obj
+		if err := confirm(ctx, src, obs, p.Confirm); err != nil {
+			return nil, err
 		}
 	}
 	return nil, errors.New("gather: the plan kept asking for reads")
+}
+
+// confirmReads is how many confirming reads of one pass are in flight at
+// once.
+const confirmReads = 8
+
+// confirm reads the refs whole into obs.Full, each once and at the same
+// time: a recreated tenant-wide share confirms every share of its quota,
+// and one round trip after another was most of that repair's time on a
+// loaded API server. Every read still starts after the plan that asked for
+// it, which is all the plan relies on.
+func confirm(ctx context.Context, src Source, obs *plan.Observed, refs []plan.Ref) error {
+	keys := make([]string, 0, len(refs))
+	unique := make([]plan.Ref, 0, len(refs))
+	for _, ref := range refs {
+		if !slices.Contains(keys, ref.Key()) {
+			keys = append(keys, ref.Key())
+			unique = append(unique, ref)
+		}
+	}
+	read := make([]client.Object, len(unique))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(confirmReads)
+	for i, ref := range unique {
+		g.Go(func() error {
+			obj, err := src.Read(gctx, ref.Kind, ref.Namespace, ref.Name)
+			read[i] = obj
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for i, key := range keys {
+		obs.Full[key] = read[i]
+	}
+	return nil
 }
 
 // preflight dry-runs the passthrough content of a new spec: its validation

@@ -6,6 +6,7 @@ package lanes
 
 import (
 	"sync"
+	"time"
 
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -24,7 +25,8 @@ import (
 // under its own lock. Which Tenants are urgent is said by Mark, from event
 // handlers, outside that lock; a mark is used by the next Push or Touch of
 // the Tenant and dropped when it is popped (the pass that follows sees the
-// change: handlers run after the cache holds it).
+// change: handlers run after the cache holds it). The time of the first
+// mark goes with the item to its pass (Seen), which times the repair.
 //
 // The urgent lane cannot starve the other: after urgentRun urgent items in
 // a row, a waiting ordinary one goes next. (A tenant's pods move its
@@ -38,35 +40,62 @@ type Queue struct {
 	// run counts the urgent items popped since the last ordinary one.
 	run int
 
-	mu     sync.Mutex
-	marked map[reconcile.Request]struct{}
+	mu sync.Mutex
+	// marked holds when each marked item was first marked; seen the same
+	// for the items popped, until their pass takes it.
+	marked, seen map[reconcile.Request]time.Time
+	now          func() time.Time
 }
 
 // New is an empty Queue.
 func New() *Queue {
-	return &Queue{where: map[reconcile.Request]bool{}, marked: map[reconcile.Request]struct{}{}}
+	return &Queue{where: map[reconcile.Request]bool{}, marked: map[reconcile.Request]time.Time{},
+		seen: map[reconcile.Request]time.Time{}, now: time.Now}
 }
 
 // Mark says that item's next reconcile is urgent.
 func (l *Queue) Mark(item reconcile.Request) {
 	l.mu.Lock()
-	l.marked[item] = struct{}{}
+	if _, ok := l.marked[item]; !ok {
+		l.marked[item] = l.now()
+	}
 	l.mu.Unlock()
 }
 
-func (l *Queue) isMarked(item reconcile.Request, drop bool) bool {
+func (l *Queue) isMarked(item reconcile.Request) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	_, ok := l.marked[item]
-	if drop {
-		delete(l.marked, item)
-	}
 	return ok
+}
+
+// popped drops item's mark, keeping its time for the pass (Seen), and
+// reports how long it waited since.
+func (l *Queue) popped(item reconcile.Request) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	at, ok := l.marked[item]
+	if !ok {
+		return 0, false
+	}
+	delete(l.marked, item)
+	l.seen[item] = at
+	return l.now().Sub(at), true
+}
+
+// Seen is when the change that made item's current pass urgent was seen,
+// and false for a pass nobody marked. It is taken once, by the pass.
+func (l *Queue) Seen(item reconcile.Request) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	at, ok := l.seen[item]
+	delete(l.seen, item)
+	return at, ok
 }
 
 // Push queues a new item, in the urgent lane when it is marked.
 func (l *Queue) Push(item reconcile.Request) {
-	if l.isMarked(item, false) {
+	if l.isMarked(item) {
 		l.urgent = append(l.urgent, item)
 		l.where[item] = true
 		return
@@ -77,7 +106,7 @@ func (l *Queue) Push(item reconcile.Request) {
 
 // Touch is an item added again while it waits: a marked one moves up.
 func (l *Queue) Touch(item reconcile.Request) {
-	if urgent, queued := l.where[item]; queued && !urgent && l.isMarked(item, false) {
+	if urgent, queued := l.where[item]; queued && !urgent && l.isMarked(item) {
 		l.urgent = append(l.urgent, item)
 		l.where[item] = true
 	}
@@ -107,7 +136,9 @@ func (l *Queue) Pop() reconcile.Request {
 			*lane = (*lane)[1:]
 			if u, queued := l.where[item]; queued && u == urgent {
 				delete(l.where, item)
-				l.isMarked(item, true)
+				if waited, marked := l.popped(item); marked {
+					metrics.RepairWait.Observe(waited.Seconds())
+				}
 				if urgent {
 					l.run = l.runAfterUrgent()
 					metrics.UrgentReconciles.Inc()

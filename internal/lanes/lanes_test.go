@@ -102,3 +102,42 @@ func TestLanes(t *testing.T) {
 		}
 	}
 }
+
+// TestSeen: the pass an urgent item brings forward learns when its first
+// mark was made (later marks before the pass do not move it), once; a pass
+// nobody marked learns nothing.
+func TestSeen(t *testing.T) {
+	l := New()
+	clock := time.Unix(1000, 0)
+	l.now = func() time.Time { return clock }
+	q := NewWorkqueue(l)("test", workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](time.Millisecond, time.Second))
+	defer q.ShutDown()
+
+	l.Mark(req("a"))
+	first := clock
+	q.Add(req("a"))
+	clock = clock.Add(time.Second)
+	l.Mark(req("a"))
+	q.Add(req("a"))
+	q.Add(req("b"))
+	for _, want := range []string{"a", "b"} {
+		item, _ := q.Get()
+		if item.Name != want {
+			t.Fatalf("got %s, want %s", item.Name, want)
+		}
+		at, ok := l.Seen(item)
+		switch {
+		case want == "a" && (!ok || !at.Equal(first)):
+			t.Fatalf("Seen(a) = %v, %v; want the first mark's time %v", at, ok, first)
+		case want == "b" && ok:
+			t.Fatalf("Seen(b) = %v for an item nobody marked", at)
+		}
+		if _, again := l.Seen(item); again {
+			t.Fatalf("Seen(%s) answered twice", want)
+		}
+		q.Done(item)
+	}
+	if len(l.seen) != 0 || len(l.marked) != 0 {
+		t.Fatalf("left behind: seen %v, marked %v", l.seen, l.marked)
+	}
+}

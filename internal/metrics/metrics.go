@@ -17,6 +17,20 @@ var (
 		Name: "tenantry_urgent_reconciles_total",
 		Help: "Tenant reconciles taken ahead of the queue because someone else changed the Tenant's objects.",
 	})
+	// RepairWait and RepairTime split a drift repair in two: from the
+	// operator's watch seeing someone else's change to its pass starting,
+	// and to the correcting write done. Only changes the watch reported are
+	// timed; drift a resync finds has no known start.
+	RepairWait = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "tenantry_repair_queue_wait_seconds",
+		Help:    "Time from the operator seeing someone else's change to a Tenant's objects to the start of the pass that repairs it.",
+		Buckets: repairBuckets,
+	})
+	RepairTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "tenantry_drift_repair_seconds",
+		Help:    "Time from the operator seeing someone else's change to a Tenant's objects to the correcting write done.",
+		Buckets: repairBuckets,
+	})
 	DriftFindings = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tenantry_drift_findings_total",
 		Help: "Drift findings on objects Tenantry manages, by tenant, kind and action (Corrected, Recreated, Reported).",
@@ -43,6 +57,10 @@ var (
 	}, []string{"tenant", "quota", "resource"})
 )
 
+// repairBuckets run from a few milliseconds (a pass on an idle operator)
+// to the correction throttle's seconds.
+var repairBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+
 // quotaSeries are the (quota, resource) pairs each tenant's tenant-wide
 // quota series are set for, so that the stale ones are deleted by their
 // labels: DeletePartialMatch scans every series of a vector, a cost per
@@ -55,7 +73,7 @@ var (
 type quotaSeriesKey struct{ quota, resource string }
 
 func init() {
-	crmetrics.Registry.MustRegister(UrgentReconciles, DriftFindings, TenantReady, ManagedObjects, tenantQuotaHard, tenantQuotaUsed)
+	crmetrics.Registry.MustRegister(UrgentReconciles, RepairWait, RepairTime, DriftFindings, TenantReady, ManagedObjects, tenantQuotaHard, tenantQuotaUsed)
 }
 
 // RecordTenantQuotas sets the tenant-wide quota series from status.quotas,

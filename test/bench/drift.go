@@ -27,7 +27,7 @@ const driftTimeout = 30 * time.Second
 // with a watch, how long each takes to come back. With churn > 0 the last
 // churn Tenants have their spec changed over and over meanwhile (a label of
 // their first namespace), and the deleted children are of the others.
-func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Client, p params, n, churn int, res *result) error {
+func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Client, op *localcluster.Operator, p params, n, churn int, res *result) error {
 	cs, err := kubernetes.NewForConfig(c.Config)
 	if err != nil {
 		return err
@@ -82,6 +82,8 @@ func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Cli
 	defer stop()
 	progress("drift: deleting %d random children and timing their restoration (%d other Tenants changing)", p.drift, churn)
 	var latencies []float64
+	var samples []repairSample
+	logFrom := logEnd(op.LogPath)
 	var floorSamples []floorSample
 	byKind := map[string][]float64{}
 	timeouts := 0
@@ -114,6 +116,7 @@ func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Cli
 		}
 		took := ms(time.Since(start))
 		latencies = append(latencies, took)
+		samples = append(samples, repairSample{key: want, took: took})
 		byKind[k.name] = append(byKind[k.name], took)
 		time.Sleep(20 * time.Millisecond)
 		// The bench's own repair of a copy of the same child, right after
@@ -130,18 +133,31 @@ func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Cli
 		time.Sleep(20 * time.Millisecond)
 	}
 	fs := summarizeFloor(floorSamples)
+	logged, err := readRepairs(op.LogPath, logFrom)
+	if err != nil {
+		return fmt.Errorf("operator log: %w", err)
+	}
+	slowest, untimed := attribute(samples, logged)
+	var a attribution
+	a.watches, a.queue, a.plan, a.write = repairSplit(samples)
+	a.slowest, a.untimed = slowest, untimed
 	slices.Sort(latencies)
 	p50, p99 := percentile(latencies, 0.50), percentile(latencies, 0.99)
 	if churn == 0 {
 		res.driftSamples, res.driftP50, res.driftP99, res.driftTimeouts = len(latencies), p50, p99, timeouts
-		res.driftFloor = fs
+		res.driftFloor, res.driftAttr = fs, a
 	} else {
 		res.churnP50, res.churnP99, res.churnTimeouts = p50, p99, timeouts
-		res.churnFloor = fs
+		res.churnFloor, res.churnAttr = fs, a
 		res.churnChanges = stop()
 	}
 	progress("drift: p50 %.0f ms, p99 %.0f ms over %d deletions; the bench's own watch-and-create floor p50 %.0f ms, p99 %.0f ms (delete seen + create seen: p50 %.0f + %.0f, slowest %.0f + %.0f ms)",
 		p50, p99, len(latencies), fs.p50, fs.p99, fs.segP50[0], fs.segP50[1], fs.slowest[0], fs.slowest[1])
+	progress("drift: by the operator's log, p50 watches %.0f + queue %.0f + plan %.0f + write %.0f ms; %d of %d repaired by a pass nobody marked urgent; slowest:",
+		a.watches, a.queue, a.plan, a.write, untimed, len(samples))
+	for _, l := range slowest {
+		progress("drift:   %s", l)
+	}
 	for _, name := range slices.Sorted(maps.Keys(byKind)) {
 		l := byKind[name]
 		slices.Sort(l)

@@ -145,6 +145,8 @@ type result struct {
 	// The bench's own immediate re-creation of copies of the same children,
 	// quiet and under load: the floor of a repair on this server.
 	driftFloor, churnFloor floorStats
+	// Where the repairs' time went, by the operator's log.
+	driftAttr, churnAttr attribution
 	// The deletions not restored within driftTimeout, quiet and under load.
 	driftTimeouts, churnTimeouts int
 	// Claims: creation to Ready, and the operator's writes per claim.

@@ -31,7 +31,10 @@ func operatorArgs(p params, resync time.Duration) []string {
 	return append(args,
 		fmt.Sprintf("--kube-api-qps=%d", p.qps), fmt.Sprintf("--kube-api-burst=%d", p.burst),
 		fmt.Sprintf("--max-concurrent-reconciles=%d", p.concurrency),
-		"--resync-period="+resync.String(), "--zap-log-level=error",
+		"--resync-period="+resync.String(),
+		// Info: the operator logs each correction with its timing, which
+		// the drift phases read back.
+		"--zap-log-level=info",
 	)
 }
 
@@ -207,7 +210,7 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 	}
 	progress("operator: restarted with the shipped resync period (%s) for the phases that follow", shippedResync)
 
-	if err := measureDrift(ctx, c, admin, p, n, 0, res); err != nil {
+	if err := measureDrift(ctx, c, admin, op, p, n, 0, res); err != nil {
 		return err
 	}
 	if dir := os.Getenv("BENCH_PROFILE"); dir != "" {
@@ -217,7 +220,7 @@ func operatorRun(ctx context.Context, p params, n int, res *result) error {
 			}
 		}()
 	}
-	if err := measureDrift(ctx, c, admin, p, n, p.churn, res); err != nil {
+	if err := measureDrift(ctx, c, admin, op, p, n, p.churn, res); err != nil {
 		return err
 	}
 	if res.admission, err = measureAdmission(ctx, c, admin, p.admission); err != nil {

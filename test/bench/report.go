@@ -51,6 +51,7 @@ func writeReport(path string, p params, results []result) error {
 		fmt.Fprintf(&b, "| %d | %.0f | %.0f | %.0f | %.0f | %d | %d |\n", r.tenants, r.driftP50, r.driftP99, r.churnP50, r.churnP99, r.churnChanges, r.driftTimeouts+r.churnTimeouts)
 	}
 	writeDriftFloor(&b, results)
+	writeRepairSplit(&b, results)
 	fmt.Fprintf(&b, "\n### Class rollout\n\nEvery Tenant is a member of one TenantClass, which gives it one of its quotas. One change to that quota in the class: **class_floor_s** is the time to server-side apply exactly the objects the change changes (on the floor's cluster, raw); **class_s** the time until every Tenant is Ready with the class's new generation in `status.classGeneration`. **quota applies** must equal the changed objects; **all writes** adds each Tenant's status write (its `classGeneration`) and the class's own status; **dry runs** are the preflight of the new content (they store nothing; concurrent passes each send one until the first answer is remembered).\n\n")
 	fmt.Fprintf(&b, "| tenants | changed objects | class_floor_s | class_s | ratio | quota applies | all writes | dry runs |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
@@ -203,5 +204,20 @@ func writeDriftFloor(b *strings.Builder, results []result) {
 			ratioOf(r.driftP99, r.driftFloor.p99), seg(r.driftFloor.segP50), seg(r.driftFloor.slowest))
 		fmt.Fprintf(b, "| %d | under load | %.0f / %.0f | %.0f / %.0f | %.2f | %s | %s |\n", r.tenants, r.churnP50, r.churnP99, r.churnFloor.p50, r.churnFloor.p99,
 			ratioOf(r.churnP99, r.churnFloor.p99), seg(r.churnFloor.segP50), seg(r.churnFloor.slowest))
+	}
+}
+
+// writeRepairSplit reports where the operator's repairs went, by its own
+// "Corrected drift" log lines: p50 of each part, and the slowest samples.
+func writeRepairSplit(b *strings.Builder, results []result) {
+	fmt.Fprintf(b, "\nWhere the operator's repair time goes, by its own log (each correction logs the time from its watch seeing the change to its pass starting, **queue**, and to the correction written, and the correcting request's own time, **write**; **plan** is the rest: gather, plan and any write before it): **watches** is what the bench measured beyond that, the deletion's delivery to the operator and the re-creation's to the bench. **unmarked**: repairs done by a pass the deletion did not bring forward (no timing logged).\n\n")
+	fmt.Fprintf(b, "| tenants | phase | p50 watches + queue + plan + write ms | unmarked | slowest samples |\n|---|---|---|---|---|\n")
+	for _, r := range results {
+		for _, ph := range []struct {
+			name string
+			a    attribution
+		}{{"quiet", r.driftAttr}, {"under load", r.churnAttr}} {
+			fmt.Fprintf(b, "| %d | %s | %.0f + %.0f + %.0f + %.0f | %d | %s |\n", r.tenants, ph.name, ph.a.watches, ph.a.queue, ph.a.plan, ph.a.write, ph.a.untimed, strings.Join(ph.a.slowest[:min(3, len(ph.a.slowest))], "; "))
+		}
 	}
 }
