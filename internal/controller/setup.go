@@ -124,6 +124,10 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		}
 		b = b.Watches(k.New(), watchOfObjects{r, tenantOfObject})
 	}
+	// At start, beside the caches' sync: not on the first repair's path.
+	if err := mgr.Add(manager.RunnableFunc(func(context.Context) error { return kinds.WarmExtract() })); err != nil {
+		return err
+	}
 	if r.Health != nil {
 		b = b.WatchesRawSource(source.Channel(r.Health.Wake(), &handler.TypedEnqueueRequestForObject[*tenantryv1alpha1.Tenant]{}))
 		if err := mgr.Add(manager.RunnableFunc(r.requeueAfterOutage)); err != nil {

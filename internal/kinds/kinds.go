@@ -177,3 +177,17 @@ func Key(kind, namespace, name string) string {
 
 // KeyOf is Key of a typed object of a managed kind.
 func KeyOf(obj client.Object) string { return Key(Of(obj).Name, obj.GetNamespace(), obj.GetName()) }
+
+// WarmExtract makes each kind's Extract ready before the first drift that
+// needs it: client-go parses the schema behind every Extract function on
+// first use, once per process, and that parse otherwise lands on the first
+// repair that reads a whole object (a tenant-wide share's, whose repair
+// reads the other shares).
+func WarmExtract() error {
+	for _, k := range registry {
+		if _, err := k.Extract(k.New(), tenantryv1alpha1.FieldManager); err != nil {
+			return fmt.Errorf("extract %s: %w", k.Name, err)
+		}
+	}
+	return nil
+}

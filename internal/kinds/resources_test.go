@@ -36,3 +36,11 @@ func TestSharedListsStayBounded(t *testing.T) {
 		t.Fatal("an empty list should be nil")
 	}
 }
+
+// TestWarmExtract: the start-up warm-up succeeds for every kind; an error
+// there would stop the operator's manager.
+func TestWarmExtract(t *testing.T) {
+	if err := WarmExtract(); err != nil {
+		t.Fatal(err)
+	}
+}

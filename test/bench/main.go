@@ -30,7 +30,10 @@
 // namespace for the admission overhead: pod-create latency as a tenant user
 // in a guarded namespace against an unguarded one); BENCH_CLAIMS (50); BENCH_REBALANCE (20); BENCH_CHURN (100); BENCH_MEMLIMIT (the container memory limit in bytes the operator is given, 268435456 = 256Mi as the chart sets it; it gives the Go runtime 85%); BENCH_REPORT (file to write the
 // markdown report and its SVG plot to; none by default); BENCH_SMOKE=1 fails
-// unless restart and resync writes are zero.
+// unless restart and resync writes are zero; BENCH_KEEP=1 keeps the work
+// directory (the control planes' data, the operator's logs);
+// BENCH_OPERATOR_LOG (info: the level the operator logs at, whose
+// "Corrected drift" lines the drift phases read).
 package main
 
 import (
@@ -93,7 +96,11 @@ func run(ctx context.Context) error {
 	if p.workDir, err = os.MkdirTemp("", "tenantry-bench-"); err != nil {
 		return err
 	}
-	defer func() { _ = os.RemoveAll(p.workDir) }()
+	if os.Getenv("BENCH_KEEP") == "" {
+		defer func() { _ = os.RemoveAll(p.workDir) }()
+	} else {
+		progress("keeping the logs and data in %s (BENCH_KEEP)", p.workDir)
+	}
 
 	var results []result
 	for _, n := range sizes {

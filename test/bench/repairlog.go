@@ -7,16 +7,20 @@ import (
 	"io"
 	"os"
 	"slices"
+	"time"
 )
 
 // repairTiming is the operator's own account of one repair, from its
 // "Corrected drift" log line, in milliseconds: from its watch seeing the
 // deletion to its pass starting (queue), and to the correction written
 // (total), of which the correcting write's own request (write). What the
-// bench measured beyond total is the two watch deliveries: the deletion to
-// the operator, the re-creation to the bench.
+// bench measured beyond total is the two watch deliveries, which the line's
+// timestamp splits: the deletion to the operator, the re-creation to the
+// bench.
 type repairTiming struct {
 	queue, total, write float64
+	// logged is when the line was written, right after the correction.
+	logged time.Time
 }
 
 // plan is the pass's time before its correcting write: gather, plan and
@@ -49,7 +53,9 @@ func readRepairs(path string, from int64) (map[string][]repairTiming, error) {
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		var line struct {
-			Msg    string `json:"msg"`
+			Msg string `json:"msg"`
+			// RFC 3339 with nanoseconds (the bench's --zap-time-encoding).
+			TS     time.Time `json:"ts"`
 			Object struct {
 				Namespace, Name string
 			} `json:"object"`
@@ -62,15 +68,16 @@ func readRepairs(path string, from int64) (map[string][]repairTiming, error) {
 			continue
 		}
 		key := line.Object.Namespace + "/" + line.Object.Name
-		out[key] = append(out[key], repairTiming{queue: *line.QueueWait * 1000, total: *line.SinceSeen * 1000, write: line.Write * 1000})
+		out[key] = append(out[key], repairTiming{queue: *line.QueueWait * 1000, total: *line.SinceSeen * 1000, write: line.Write * 1000, logged: line.TS})
 	}
 	return out, sc.Err()
 }
 
 // attribution is where a phase's repair time went, by the operator's log.
 type attribution struct {
-	// p50 of each part over the timed samples, ms.
-	watches, queue, plan, write float64
+	// p50 of each part over the timed samples, ms: the deletion seen by
+	// the operator, queue, plan, write, the re-creation seen by the bench.
+	split [5]float64
 	// slowest describes the slowest samples; untimed counts the samples
 	// without a timed correction.
 	slowest []string
@@ -79,14 +86,28 @@ type attribution struct {
 
 // repairSample is one drift sample with the operator's account of it.
 type repairSample struct {
-	key    string
-	took   float64 // ms, as the bench saw it
-	timing repairTiming
-	timed  bool
+	key   string
+	took  float64 // ms, as the bench saw it
+	start time.Time
+	// benchSawDelete is when the bench's own watch delivered the deletion
+	// (ms after the request): the operator's delivery against it tells
+	// whether a slow one was the server's or the operator's.
+	benchSawDelete float64
+	timing         repairTiming
+	timed          bool
+}
+
+// legs are the two watch deliveries of a timed sample, in ms: the
+// deletion to the operator (delete request → its handler), and the
+// re-creation to the bench (the operator's write done → the bench's watch).
+func (s repairSample) legs() (toOperator, toBench float64) {
+	seen := s.timing.logged.Add(-time.Duration(s.timing.total * float64(time.Millisecond)))
+	return ms(seen.Sub(s.start)), s.took - ms(s.timing.logged.Sub(s.start))
 }
 
 // attribute splits the slowest samples' time by the operator's log: the
-// two watch deliveries, the queue, the pass until its write, the write. A sample the
+// deletion's delivery to the operator, the queue, the pass until its
+// write, the write, the re-creation's delivery to the bench. A sample the
 // log has no timing for was repaired by a pass nobody marked urgent.
 func attribute(samples []repairSample, logged map[string][]repairTiming) (lines []string, untimed int) {
 	for i := range samples {
@@ -112,26 +133,28 @@ func attribute(samples []repairSample, logged map[string][]repairTiming) (lines 
 			lines = append(lines, fmt.Sprintf("%s %.0f ms: no timed correction logged (a pass nobody marked urgent repaired it)", s.key, s.took))
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("%s %.0f ms = watches %.0f + queue %.0f + plan %.0f + write %.0f", s.key, s.took,
-			s.took-s.timing.total, s.timing.queue, s.timing.plan(), s.timing.write))
+		toOp, toBench := s.legs()
+		lines = append(lines, fmt.Sprintf("%s %.0f ms = deletion seen %.0f (by the bench's watch: %.0f) + queue %.0f + plan %.0f + write %.0f + re-creation seen %.0f", s.key, s.took,
+			toOp, s.benchSawDelete, s.timing.queue, s.timing.plan(), s.timing.write, toBench))
 	}
 	return lines, untimed
 }
 
 // repairSplit is the p50 of each part over the timed samples, in ms.
-func repairSplit(samples []repairSample) (watches, queue, plan, write float64) {
-	var parts [4][]float64
+func repairSplit(samples []repairSample) [5]float64 {
+	var parts [5][]float64
 	for _, s := range samples {
 		if s.timed {
-			for i, v := range [4]float64{s.took - s.timing.total, s.timing.queue, s.timing.plan(), s.timing.write} {
+			toOp, toBench := s.legs()
+			for i, v := range [5]float64{toOp, s.timing.queue, s.timing.plan(), s.timing.write, toBench} {
 				parts[i] = append(parts[i], v)
 			}
 		}
 	}
-	var p50 [4]float64
+	var p50 [5]float64
 	for i := range parts {
 		slices.Sort(parts[i])
 		p50[i] = percentile(parts[i], 0.5)
 	}
-	return p50[0], p50[1], p50[2], p50[3]
+	return p50
 }
