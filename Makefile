@@ -103,8 +103,8 @@ demo: k8s-bins build bin/demo ## Local control plane + operator + sample Tenants
 test: k8s-bins build bin/demo flux-bins test-unit fuzz test-chart test-envtest test-e2e test-reliability test-gitops ## Every test: unit, fuzzing (time-boxed), chart, envtest, end to end, reliability, GitOps.
 
 .PHONY: test-unit
-test-unit: ## Pure-logic packages: every package under internal/ but the two that need a real API server.
-	go test ./api/... ./cmd/... $$(go list ./internal/... | grep -v -e /internal/controller -e /internal/localcluster) -count=1
+test-unit: ## Pure-logic packages: every package under internal/ but the two that need a real API server, and the benchmark's log reading.
+	go test ./api/... ./cmd/... ./test/bench $$(go list ./internal/... | grep -v -e /internal/controller -e /internal/localcluster) -count=1
 
 # Budgets are counts of inputs, about 20 s each on 2 cores: a duration makes
 # Go 1.26's fuzzing coordinator fail a target now and then with "context
