@@ -254,10 +254,10 @@ func (ex *execution) apply(ctx context.Context, a plan.Action) error {
 	}
 	start := time.Now()
 	err := ex.r.Client.Apply(ctx, d.Apply, client.FieldOwner(tenantryv1alpha1.FieldManager), client.ForceOwnership)
-	ex.lastWrite = time.Since(start)
 	if apierr.IsImmutable(err) {
 		err = ex.r.replace(ctx, ex, d)
 	}
+	ex.lastWrite = time.Since(start)
 	if err != nil {
 		return fmt.Errorf("apply %s: %w", d.Key(), err)
 	}

@@ -115,13 +115,14 @@ type writtenStatus struct {
 
 // Reconcile brings one Tenant's namespaces and objects to its spec.
 func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if ok, wait := r.Health.Admit(req.Name); !ok {
+		// A repair's start (lanes.Seen) waits for the pass that runs.
+		logf.FromContext(ctx).V(1).Info("Parked while the API server is unreachable", "retryIn", wait)
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	var seen time.Time
 	if r.lanes != nil {
 		seen, _ = r.lanes.Seen(req)
-	}
-	if ok, wait := r.Health.Admit(req.Name); !ok {
-		logf.FromContext(ctx).V(1).Info("Parked while the API server is unreachable", "retryIn", wait)
-		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	r.inFlight.Store(req.Name, struct{}{})
 	defer r.inFlight.Delete(req.Name)

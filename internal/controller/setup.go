@@ -124,8 +124,7 @@ func (r *TenantReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manage
 		}
 		b = b.Watches(k.New(), watchOfObjects{r, tenantOfObject})
 	}
-	// At start, beside the caches' sync: not on the first repair's path.
-	if err := mgr.Add(manager.RunnableFunc(func(context.Context) error { return kinds.WarmExtract() })); err != nil {
+	if err := mgr.Add(warmUp{}); err != nil {
 		return err
 	}
 	if r.Health != nil {
@@ -320,3 +319,12 @@ func (r *TenantReconciler) tenantScopeShare(q *corev1.ResourceQuota) (share, kno
 	item := strings.TrimPrefix(q.Name, render.ChildPrefix)
 	return slices.ContainsFunc(tn.Status.Quotas, func(s tenantryv1alpha1.TenantQuotaStatus) bool { return s.Name == item }), true
 }
+
+// warmUp runs kinds.WarmExtract at start, beside the caches' sync and
+// before leadership (a standby is ready when it takes over): not on the
+// first repair's path.
+type warmUp struct{}
+
+func (warmUp) Start(context.Context) error { return kinds.WarmExtract() }
+
+func (warmUp) NeedLeaderElection() bool { return false }

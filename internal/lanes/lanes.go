@@ -79,7 +79,9 @@ func (l *Queue) popped(item reconcile.Request) (time.Duration, bool) {
 		return 0, false
 	}
 	delete(l.marked, item)
-	l.seen[item] = at
+	if _, kept := l.seen[item]; !kept { // a parked pass's, still the earliest
+		l.seen[item] = at
+	}
 	return l.now().Sub(at), true
 }
 

@@ -140,4 +140,20 @@ func TestSeen(t *testing.T) {
 	if len(l.seen) != 0 || len(l.marked) != 0 {
 		t.Fatalf("left behind: seen %v, marked %v", l.seen, l.marked)
 	}
+
+	// A pass that did not take its time (parked during an outage) leaves it
+	// for the next, which keeps it even when marked again meanwhile.
+	l.Mark(req("c"))
+	parked := clock
+	q.Add(req("c"))
+	item, _ := q.Get()
+	q.Done(item)
+	clock = clock.Add(time.Second)
+	l.Mark(req("c"))
+	q.Add(req("c"))
+	item, _ = q.Get()
+	if at, ok := l.Seen(item); !ok || !at.Equal(parked) {
+		t.Fatalf("Seen(c) = %v, %v after a parked pass; want the first time %v", at, ok, parked)
+	}
+	q.Done(item)
 }

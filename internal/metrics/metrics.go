@@ -23,12 +23,12 @@ var (
 	// timed; drift a resync finds has no known start.
 	RepairWait = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "tenantry_repair_queue_wait_seconds",
-		Help:    "Time from the operator seeing someone else's change to a Tenant's objects to the start of the pass that repairs it.",
+		Help:    "Time from a Tenant marked urgent (someone else changed its objects, or a tenant-wide share it waits for became enforced) to the start of the pass that handles it.",
 		Buckets: repairBuckets,
 	})
 	RepairTime = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "tenantry_drift_repair_seconds",
-		Help:    "Time from the operator seeing someone else's change to a Tenant's objects to the correcting write done.",
+		Help:    "Time from the operator seeing someone else's change to a Tenant's objects to each correction of the pass it brought forward written (one observation per corrected object).",
 		Buckets: repairBuckets,
 	})
 	DriftFindings = prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -68,12 +69,19 @@ func measureDrift(ctx context.Context, c *localcluster.Cluster, admin client.Cli
 			for ev := range w.ResultChan() {
 				o, ok := ev.Object.(client.Object)
 				switch {
+				case ev.Type == watch.Error:
+					progress("drift: %s watch error: %v", k.name, apierrors.FromObject(ev.Object))
 				case !ok:
 				case ev.Type == watch.Added:
 					added <- o.GetNamespace() + "/" + o.GetName()
 				case ev.Type == watch.Deleted:
 					deleted.Store(o.GetNamespace()+"/"+o.GetName(), time.Now())
 				}
+			}
+			if wctx.Err() == nil {
+				// Not re-established: the samples of this kind that follow
+				// time out, and the report counts them.
+				progress("drift: the %s watch closed early", k.name)
 			}
 		}()
 	}
